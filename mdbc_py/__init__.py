@@ -16,7 +16,7 @@ from mdbc_py.errors import (
     NotSupportedError,
     OperationalError,
     ProgrammingError,
-    Warning,  # noqa: A004 - the name PEP 249 prescribes
+    Warning,
 )
 
 __version__ = "0.1.0"

@@ -19,21 +19,30 @@ from pymysql.err import (
     NotSupportedError,
     OperationalError,
     ProgrammingError,
-    Warning,  # noqa: A004 - the name PEP 249 prescribes
+    Warning,
 )
 
 __all__ = [
+    "CommitOutcomeUnknownError",
     "ConfigError",
+    "CrossRangeError",
     "DataError",
     "DatabaseError",
+    "EntryTooLargeError",
     "Error",
+    "FailoverError",
+    "FencedError",
     "IntegrityError",
     "InterfaceError",
     "InternalError",
     "MdbcError",
+    "NotOwnerError",
     "NotSupportedError",
     "OperationalError",
     "ProgrammingError",
+    "RetryableError",
+    "StoreUnavailableError",
+    "UnknownRangeError",
     "Warning",
 ]
 
@@ -47,4 +56,70 @@ class ConfigError(MdbcError, InterfaceError):
 
     An ``InterfaceError``: the problem is in how mdbc_py was set up, not in
     the database.
+    """
+
+
+class RetryableError(MdbcError, OperationalError):
+    """A transaction was refused or cut, nothing of it was kept: run it again.
+
+    ``mdbc_py``'s retry helper retries exactly these. Subclasses say why.
+    """
+
+    retryable = True
+
+
+class StoreUnavailableError(RetryableError):
+    """The MUSIC store could not be reached with the consistency required.
+
+    Not enough replicas answered, or the store timed out. Nothing was
+    committed; once the store is back the transaction can be run again.
+    """
+
+
+class FencedError(RetryableError):
+    """The epoch this writer holds is no longer current: another site owns the range.
+
+    Raised when an append carries a stale epoch. The local transaction has
+    been rolled back; the application should retry, which reaches the new
+    owner (mode ``route``) or raises ``NotOwnerError`` (mode ``master-slave``).
+    """
+
+
+class FailoverError(RetryableError):
+    """The owner of a range changed while this transaction was open."""
+
+
+class NotOwnerError(MdbcError, OperationalError):
+    """A write was sent to a site that does not own the range.
+
+    The message names the range and the site that owns it, so an operator
+    can point the service at the right site or switch to mode ``route``.
+    """
+
+
+class CommitOutcomeUnknownError(MdbcError, OperationalError):
+    """The commit may or may not have happened, and the log cannot tell yet.
+
+    Raised only when the store could not be asked whether the transaction id
+    is in the log. Never retry blindly: look the transaction id up first.
+    """
+
+
+class CrossRangeError(MdbcError, ProgrammingError):
+    """A transaction touched tables of more than one range.
+
+    Each range has its own log and owner, so such a transaction cannot be
+    made durable atomically. Put the tables in one range in the
+    configuration, or split the transaction.
+    """
+
+
+class UnknownRangeError(MdbcError, ProgrammingError):
+    """A range name that the store does not know (or that is not valid)."""
+
+
+class EntryTooLargeError(MdbcError, DataError):
+    """A log entry is larger than the store accepts (64 MiB by default).
+
+    Raised before anything is written, so the log and database are unchanged.
     """
