@@ -1,0 +1,30 @@
+"""The ``mdbc`` command: administration of mdbc_py sites, ranges and sandboxes.
+
+Exit codes: 0 success, 1 the operation failed (the message says why and
+what to do), 2 bad usage (click's own convention).
+"""
+
+from __future__ import annotations
+
+import click
+
+from cli.sandbox_cmd import sandbox
+from mdbc_py import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mdbc")
+def cli() -> None:
+    """mdbc_py: keep a service's MariaDB databases alive across sites."""
+
+
+cli.add_command(sandbox)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="mdbc")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""``mdbc sandbox``: start and stop local MariaDB sites and Cassandra nodes."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import click
+
+from cli.output import FORMATS, emit
+from mdbc_py.sandbox import DEFAULT_BASE_PORT, DEFAULT_DIR, Sandbox, SandboxError
+
+
+def _dir_option(func):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--dir",
+        "directory",
+        default=lambda: os.environ.get("MDBC_SANDBOX_DIR", DEFAULT_DIR),
+        show_default=f"$MDBC_SANDBOX_DIR or {DEFAULT_DIR}",
+        help="Folder holding the sandbox's data, logs, state and mdbc.toml.",
+    )(func)
+
+
+def _open(directory: str) -> Sandbox:
+    return Sandbox(directory, say=lambda msg: click.echo(msg, err=True))
+
+
+def _fail(exc: SandboxError) -> None:
+    raise click.ClickException(str(exc))
+
+
+@click.group("sandbox")
+def sandbox() -> None:
+    """Real MariaDB sites and Cassandra nodes as local processes, for tests and demos."""
+
+
+@sandbox.command("up")
+@click.option("--sites", type=click.IntRange(0, 9), default=2, show_default=True)
+@click.option(
+    "--cassandra-nodes", type=click.Choice(["0", "1", "3"]), default="1", show_default=True
+)
+@click.option(
+    "--base-port",
+    type=click.IntRange(1024, 65000),
+    default=DEFAULT_BASE_PORT,
+    show_default=True,
+    help="Site dcN listens on base-port + N.",
+)
+@click.option(
+    "--cassandra-ip",
+    default="127.0.0.1",
+    show_default=True,
+    help="Loopback address of node1; further nodes take the next addresses.",
+)
+@click.option(
+    "--heap-mb",
+    type=click.IntRange(256, 8192),
+    default=512,
+    show_default=True,
+    help="Java heap of each Cassandra node.",
+)
+@_dir_option
+def up(
+    sites: int,
+    cassandra_nodes: str,
+    base_port: int,
+    cassandra_ip: str,
+    heap_mb: int,
+    directory: str,
+) -> None:
+    """Start N MariaDB sites and 0, 1 or 3 Cassandra nodes; write DIR/mdbc.toml."""
+    box = _open(directory)
+    began = time.monotonic()
+    try:
+        box.up(sites, int(cassandra_nodes), base_port, cassandra_ip, heap_mb)
+    except SandboxError as exc:
+        _fail(exc)
+    click.echo(f"sandbox ready in {time.monotonic() - began:.1f} s; config: {box.config_path}")
+
+
+@sandbox.command("status")
+@click.option("-o", "--output", "fmt", type=click.Choice(FORMATS), default="table")
+@_dir_option
+def status(fmt: str, directory: str) -> None:
+    """One row per service: address, pid, state (up / starting / down), start-up time."""
+    rows = [s.as_dict() for s in _open(directory).status()]
+    emit(rows, ["name", "kind", "address", "pid", "state", "startup_seconds"], fmt)
+
+
+@sandbox.command("down")
+@click.argument("names", nargs=-1)
+@_dir_option
+def down(names: tuple[str, ...], directory: str) -> None:
+    """Stop all services of the sandbox (or the NAMES given); their data is kept."""
+    try:
+        stopped = _open(directory).down(list(names) or None)
+    except SandboxError as exc:
+        _fail(exc)
+    click.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@sandbox.command("kill")
+@click.argument("name")
+@_dir_option
+def kill(name: str, directory: str) -> None:
+    """kill -9 one site (dcN) or Cassandra node (nodeN), to test failure."""
+    try:
+        _open(directory).kill(name)
+    except SandboxError as exc:
+        _fail(exc)
+
+
+@sandbox.command("start")
+@click.argument("name")
+@_dir_option
+def start(name: str, directory: str) -> None:
+    """Start one site or node again after kill or down, with its data."""
+    try:
+        seconds = _open(directory).start(name)
+    except SandboxError as exc:
+        _fail(exc)
+    click.echo(f"{name}: up in {seconds:.1f} s")

@@ -1,0 +1,272 @@
+"""One typed configuration for every part of mdbc_py.
+
+It is read from a TOML file (``mdbc.toml``, found through the ``config=``
+argument, ``MDBC_CONFIG`` or ``./mdbc.toml``) and a few ``MDBC_*`` environment
+variables may override single values, so that one file can serve a whole
+deployment while each container says which site it is.
+
+Secrets (database passwords) are kept out of ``repr`` and out of every
+``describe()`` output, so printing a configuration never leaks them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mdbc_py.errors import ConfigError
+
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
+"""Names of sites and ranges: safe as CQL values, SQL identifiers and file names."""
+
+DEFAULT_CONFIG_NAME = "mdbc.toml"
+
+
+def check_name(kind: str, name: object) -> str:
+    """Return ``name`` if it is a valid site or range name, else raise ConfigError.
+
+    Names travel into CQL, SQL and file paths; refusing anything but
+    ``[A-Za-z][A-Za-z0-9_]*`` closes every injection route at the door.
+    """
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ConfigError(
+            f"invalid {kind} name {name!r}: use a letter then letters, digits or '_' "
+            f"(at most 48 characters)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """One site: its name and how to reach its MariaDB server."""
+
+    name: str
+    host: str
+    port: int
+    user: str
+    password: str = field(default="", repr=False)
+    unix_socket: str | None = None
+    priority: int = 100
+    nofailover: bool = False
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``pymysql.connect`` that reach this site."""
+        kwargs: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+        }
+        if self.unix_socket:
+            kwargs["unix_socket"] = self.unix_socket
+        return kwargs
+
+    def describe(self) -> dict[str, Any]:
+        """A printable view of the site, without its password."""
+        return {
+            "name": self.name,
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "priority": self.priority,
+            "nofailover": self.nofailover,
+        }
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where the MUSIC store lives.
+
+    ``backend`` is ``cassandra`` (production, multi-site) or ``embedded`` (one
+    SQLite file on one host, for the demo and development).
+    """
+
+    backend: str = "embedded"
+    contact_points: tuple[str, ...] = ("127.0.0.1",)
+    port: int = 9042
+    keyspace: str = "mdbc"
+    local_dc: str | None = None
+    replication: Mapping[str, Any] = field(
+        default_factory=lambda: {"class": "SimpleStrategy", "replication_factor": 1}
+    )
+    path: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def describe(self) -> dict[str, Any]:
+        """A printable view of the store, without its password."""
+        view: dict[str, Any] = {"backend": self.backend}
+        if self.backend == "cassandra":
+            view.update(
+                contact_points=list(self.contact_points),
+                port=self.port,
+                keyspace=self.keyspace,
+                replication=dict(self.replication),
+            )
+        else:
+            view["path"] = self.path
+        return view
+
+
+@dataclass(frozen=True)
+class RangeConfig:
+    """A range: a named set of tables with one log and one owner.
+
+    ``tables`` of ``None`` means every table of ``database``.
+    """
+
+    name: str
+    database: str
+    tables: tuple[str, ...] | None = None
+    initial_owner: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration: sites, store, ranges and this process's site."""
+
+    sites: Mapping[str, SiteConfig]
+    store: StoreConfig
+    ranges: Mapping[str, RangeConfig]
+    local_site: str | None = None
+    mode: str = "master-slave"
+    source: str | None = None
+
+    def site(self, name: str) -> SiteConfig:
+        """The site called ``name``, or a ConfigError listing the known ones."""
+        try:
+            return self.sites[name]
+        except KeyError:
+            known = ", ".join(sorted(self.sites)) or "none"
+            raise ConfigError(f"unknown site {name!r} (configured sites: {known})") from None
+
+
+def _require(table: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in table:
+        raise ConfigError(f"{where}: missing required key {key!r}")
+    return table[key]
+
+
+def _parse_site(name: str, raw: Mapping[str, Any]) -> SiteConfig:
+    where = f"[sites.{name}]"
+    check_name("site", name)
+    try:
+        return SiteConfig(
+            name=name,
+            host=str(raw.get("host", "127.0.0.1")),
+            port=int(_require(raw, "port", where)),
+            user=str(raw.get("user", "mdbc")),
+            password=str(raw.get("password", "")),
+            unix_socket=raw.get("unix_socket"),
+            priority=int(raw.get("priority", 100)),
+            nofailover=bool(raw.get("nofailover", False)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _parse_store(raw: Mapping[str, Any], base: Path | None) -> StoreConfig:
+    backend = str(raw.get("backend", "embedded"))
+    if backend not in ("cassandra", "embedded"):
+        raise ConfigError(f"[store]: backend must be 'cassandra' or 'embedded', not {backend!r}")
+    path = raw.get("path")
+    if path is not None and base is not None and not os.path.isabs(path):
+        path = str(base / path)
+    if backend == "embedded" and not path:
+        raise ConfigError("[store]: the embedded backend needs 'path' (a SQLite file)")
+    points = raw.get("contact_points", ["127.0.0.1"])
+    if isinstance(points, str):
+        points = [p.strip() for p in points.split(",") if p.strip()]
+    keyspace = str(raw.get("keyspace", "mdbc"))
+    check_name("keyspace", keyspace)
+    return StoreConfig(
+        backend=backend,
+        contact_points=tuple(points),
+        port=int(raw.get("port", 9042)),
+        keyspace=keyspace,
+        local_dc=raw.get("local_dc"),
+        replication=dict(
+            raw.get("replication", {"class": "SimpleStrategy", "replication_factor": 1})
+        ),
+        path=path,
+        username=raw.get("username"),
+        password=raw.get("password"),
+    )
+
+
+def _parse_range(name: str, raw: Mapping[str, Any]) -> RangeConfig:
+    check_name("range", name)
+    tables = raw.get("tables")
+    return RangeConfig(
+        name=name,
+        database=str(raw.get("database", name)),
+        tables=tuple(tables) if tables is not None else None,
+        initial_owner=raw.get("initial_owner"),
+    )
+
+
+def from_mapping(
+    data: Mapping[str, Any], *, source: str | None = None, base: Path | None = None
+) -> Config:
+    """Build a Config from parsed TOML (or any mapping of the same shape)."""
+    sites = {n: _parse_site(n, s) for n, s in dict(data.get("sites", {})).items()}
+    store = _parse_store(dict(data.get("store", {})), base)
+    ranges = {n: _parse_range(n, r) for n, r in dict(data.get("ranges", {})).items()}
+    for rng in ranges.values():
+        if rng.initial_owner is not None and rng.initial_owner not in sites:
+            raise ConfigError(
+                f"[ranges.{rng.name}]: initial_owner {rng.initial_owner!r} is not a configured site"
+            )
+    local = data.get("local_site")
+    mode = str(data.get("mode", "master-slave"))
+    if mode not in ("master-slave", "route", "migrate"):
+        raise ConfigError(f"mode must be master-slave, route or migrate, not {mode!r}")
+    cfg = Config(
+        sites=sites, store=store, ranges=ranges, local_site=local, mode=mode, source=source
+    )
+    return _apply_env(cfg)
+
+
+def _apply_env(cfg: Config) -> Config:
+    """Apply the MDBC_SITE and MDBC_MODE overrides."""
+    site = os.environ.get("MDBC_SITE", cfg.local_site)
+    mode = os.environ.get("MDBC_MODE", cfg.mode)
+    if site is not None and site not in cfg.sites:
+        cfg.site(site)  # raises with the list of known sites
+    return Config(
+        sites=cfg.sites,
+        store=cfg.store,
+        ranges=cfg.ranges,
+        local_site=site,
+        mode=mode,
+        source=cfg.source,
+    )
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where the configuration is: the argument, ``MDBC_CONFIG``, or ``./mdbc.toml``."""
+    candidate = explicit or os.environ.get("MDBC_CONFIG") or DEFAULT_CONFIG_NAME
+    path = Path(candidate)
+    if not path.is_file():
+        raise ConfigError(
+            f"no mdbc configuration at {str(path)!r}: pass config=PATH, set MDBC_CONFIG, "
+            f"or run 'mdbc sandbox up' to create one"
+        )
+    return path
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate the configuration file."""
+    found = find_config_path(path)
+    try:
+        data = tomllib.loads(found.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{found}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{found}: cannot read: {exc.strerror}") from None
+    return from_mapping(data, source=str(found), base=found.parent)

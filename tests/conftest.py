@@ -1,0 +1,81 @@
+"""Shared pytest fixtures: one real sandbox (MariaDB sites + a Cassandra node) per run.
+
+The sandbox is started once per test session and shared by every
+integration test. Its ports and addresses (sites on 3321+, Cassandra on
+127.0.0.11) keep clear of a developer's own ``mdbc sandbox up`` (3311+,
+127.0.0.1), so both can run at once.
+
+``MDBC_REQUIRE_SERVICES=1`` (set by ``.ci/run``) turns a service that cannot be
+started into a failure of the run; without it such tests are skipped with
+the reason, so unit tests stay runnable on a laptop without Java.
+``MDBC_TEST_SANDBOX_DIR`` reuses a sandbox that is already up (it is left
+running afterwards), which makes edit-test cycles fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mdbc_py.config import Config
+from mdbc_py.config import load as load_config
+from mdbc_py.sandbox import Sandbox, SandboxError
+
+TEST_BASE_PORT = 3320
+TEST_CASSANDRA_IP = "127.0.0.11"
+TEST_SITES = 3
+
+
+def services_required() -> bool:
+    """True when a missing service must fail the run (CI)."""
+    return os.environ.get("MDBC_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(reason: str) -> None:
+    """Fail (CI) or skip (elsewhere) a test whose services cannot be started."""
+    if services_required():
+        pytest.fail(f"required service unavailable: {reason}", pytrace=False)
+    pytest.skip(f"service unavailable: {reason}")
+
+
+def _say(msg: str) -> None:
+    print(f"[sandbox] {msg}", flush=True)
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """The session's sandbox: 3 MariaDB sites and one Cassandra node, all up."""
+    reuse = os.environ.get("MDBC_TEST_SANDBOX_DIR")
+    directory = Path(reuse) if reuse else tmp_path_factory.mktemp("sandbox")
+    box = Sandbox(directory, say=_say)
+    try:
+        box.up(
+            sites=TEST_SITES,
+            cassandra_nodes=1,
+            base_port=TEST_BASE_PORT,
+            first_ip=TEST_CASSANDRA_IP,
+        )
+    except SandboxError as exc:
+        box.down()
+        unavailable(str(exc))
+    yield box
+    if not reuse:
+        box.down()
+
+
+@pytest.fixture(scope="session")
+def sandbox_config(sandbox: Sandbox) -> Config:
+    """The configuration file the sandbox wrote, loaded."""
+    return load_config(sandbox.config_path)
+
+
+@pytest.fixture()
+def running(sandbox: Sandbox) -> Sandbox:
+    """The sandbox, with any service a previous test killed started again."""
+    for status in sandbox.status():
+        if status.state != "up":
+            sandbox.start(status.name)
+    return sandbox
