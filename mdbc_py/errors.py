@@ -42,6 +42,7 @@ __all__ = [
     "ProgrammingError",
     "RetryableError",
     "StoreUnavailableError",
+    "TrimmedError",
     "UnknownRangeError",
     "Warning",
 ]
@@ -123,3 +124,7 @@ class EntryTooLargeError(MdbcError, DataError):
 
     Raised before anything is written, so the log and database are unchanged.
     """
+
+
+class TrimmedError(MdbcError, OperationalError):
+    """The requested log entries were trimmed: the reader must resync from a snapshot."""

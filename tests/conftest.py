@@ -27,6 +27,7 @@ from mdbc_py.sandbox import Sandbox, SandboxError
 TEST_BASE_PORT = 3320
 TEST_CASSANDRA_IP = "127.0.0.11"
 TEST_SITES = 3
+THREE_NODE_IP = "127.0.0.21"
 
 
 def services_required() -> bool:
@@ -64,6 +65,28 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     yield box
     if not reuse:
         box.down()
+
+
+@pytest.fixture(scope="session")
+def three_node_cassandra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A separate 3-node Cassandra cluster (127.0.0.21-23) for quorum and failure tests."""
+    box = Sandbox(tmp_path_factory.mktemp("three"), say=_say)
+    try:
+        box.up(sites=0, cassandra_nodes=3, first_ip=THREE_NODE_IP)
+    except SandboxError as exc:
+        box.down()
+        unavailable(str(exc))
+    yield box
+    box.down()
+
+
+@pytest.fixture()
+def three_nodes(three_node_cassandra: Sandbox) -> Sandbox:
+    """The 3-node cluster with every node up (a previous test may have killed some)."""
+    for status in three_node_cassandra.status():
+        if status.state != "up":
+            three_node_cassandra.start(status.name)
+    return three_node_cassandra
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,51 @@
+"""The MUSIC store: a fenced, sequenced log per range on Cassandra (or SQLite).
+
+``open_store(config)`` gives the backend the configuration names; the
+contract every backend keeps is ``MusicStore`` in ``mdbc_py.music.store``.
+"""
+
+from __future__ import annotations
+
+from mdbc_py.config import StoreConfig
+from mdbc_py.errors import ConfigError
+from mdbc_py.music.group_commit import GroupCommitter
+from mdbc_py.music.model import (
+    AppliedPosition,
+    Lease,
+    LogRecord,
+    NewEntry,
+    OwnerChange,
+    RangeInfo,
+    RangeState,
+    SiteInfo,
+)
+from mdbc_py.music.store import MusicStore
+
+__all__ = [
+    "AppliedPosition",
+    "GroupCommitter",
+    "Lease",
+    "LogRecord",
+    "MusicStore",
+    "NewEntry",
+    "OwnerChange",
+    "RangeInfo",
+    "RangeState",
+    "SiteInfo",
+    "open_store",
+]
+
+
+def open_store(cfg: StoreConfig, **options: int) -> MusicStore:
+    """Connect to the store ``cfg`` names, creating its schema if missing."""
+    if cfg.backend == "cassandra":
+        from mdbc_py.music.cassandra import CassandraStore
+
+        return CassandraStore(cfg, **options)
+    if cfg.backend == "embedded":
+        from mdbc_py.music.embedded import EmbeddedStore
+
+        if not cfg.path:
+            raise ConfigError("[store]: the embedded backend needs 'path'")
+        return EmbeddedStore(cfg.path, **options)  # type: ignore[arg-type]
+    raise ConfigError(f"[store]: unknown backend {cfg.backend!r}")

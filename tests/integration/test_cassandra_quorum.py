@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cassandra import ConsistencyLevel, Unavailable, WriteTimeout
@@ -16,27 +15,12 @@ from cassandra.cluster import Cluster, NoHostAvailable, Session
 from cassandra.policies import ConstantReconnectionPolicy
 from cassandra.query import SimpleStatement
 
-from mdbc_py.sandbox import Sandbox, SandboxError
-from tests.conftest import unavailable
+from mdbc_py.sandbox import Sandbox
 
 pytestmark = pytest.mark.slow
 
-FIRST_IP = "127.0.0.21"
 
-
-@pytest.fixture(scope="module")
-def three_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    box = Sandbox(Path(tmp_path_factory.mktemp("three")), say=print)
-    try:
-        box.up(sites=0, cassandra_nodes=3, first_ip=FIRST_IP)
-    except SandboxError as exc:
-        box.down()
-        unavailable(str(exc))
-    yield box
-    box.down()
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def session(three_nodes: Sandbox) -> Iterator[Session]:
     hosts = [s.address.split(":")[0] for s in three_nodes.status()]
     cluster = Cluster(

@@ -1,0 +1,111 @@
+"""Connecting to Cassandra, and turning driver errors into the store's typed errors.
+
+Every call of the backend goes through ``run``, so that the application
+only ever sees ``StoreUnavailableError`` (not enough replicas, timeouts,
+no host) or a ``CommitOutcomeUnknownError`` (a conditional write that timed
+out after it may have been accepted), never a cassandra-driver class.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from cassandra import (
+    ConsistencyLevel,
+    OperationTimedOut,
+    ReadFailure,
+    ReadTimeout,
+    Unavailable,
+    WriteFailure,
+    WriteTimeout,
+)
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import (
+    EXEC_PROFILE_DEFAULT,
+    Cluster,
+    ExecutionProfile,
+    NoHostAvailable,
+    Session,
+)
+from cassandra.policies import (
+    ConstantReconnectionPolicy,
+    DCAwareRoundRobinPolicy,
+    RoundRobinPolicy,
+    TokenAwarePolicy,
+)
+
+from mdbc_py.config import StoreConfig
+from mdbc_py.errors import StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+REQUEST_TIMEOUT = 10.0
+
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    NoHostAvailable,
+    Unavailable,
+    ReadTimeout,
+    ReadFailure,
+)
+"""Errors after which the store is sure nothing was written (or it was a read)."""
+
+UNCERTAIN_ERRORS: tuple[type[BaseException], ...] = (WriteTimeout, WriteFailure, OperationTimedOut)
+"""Errors after which a write may or may not have been applied."""
+
+
+def connect(cfg: StoreConfig) -> tuple[Cluster, Session]:
+    """Open a session with QUORUM reads and writes and SERIAL conditions by default."""
+    base = RoundRobinPolicy() if not cfg.local_dc else DCAwareRoundRobinPolicy(cfg.local_dc)
+    profile = ExecutionProfile(
+        load_balancing_policy=TokenAwarePolicy(base),
+        consistency_level=ConsistencyLevel.QUORUM,
+        serial_consistency_level=ConsistencyLevel.SERIAL,
+        request_timeout=REQUEST_TIMEOUT,
+    )
+    auth = PlainTextAuthProvider(cfg.username, cfg.password or "") if cfg.username else None
+    cluster = Cluster(
+        list(cfg.contact_points),
+        port=cfg.port,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        reconnection_policy=ConstantReconnectionPolicy(1.0),
+        connect_timeout=5,
+        auth_provider=auth,
+        protocol_version=5,
+    )
+    try:
+        session = cluster.connect()
+    except UNAVAILABLE_ERRORS + UNCERTAIN_ERRORS as exc:
+        cluster.shutdown()
+        points = ", ".join(f"{p}:{cfg.port}" for p in cfg.contact_points)
+        raise StoreUnavailableError(
+            f"cannot reach the MUSIC store (Cassandra at {points}): {_brief(exc)}; "
+            "check that the nodes are up ('mdbc sandbox status') and the address in mdbc.toml"
+        ) from None
+    return cluster, session
+
+
+def _brief(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) < 300 else text[:300] + "..."
+
+
+def run(what: str, call: Callable[[], T], uncertain_ok: bool = False) -> T:
+    """Run one store call, mapping unavailability to ``StoreUnavailableError``.
+
+    Uncertain write errors are re-raised unchanged to the callers that can
+    find out whether their write happened (``uncertain_ok``); for every other
+    call they mean unavailability too.
+    """
+    try:
+        return call()
+    except UNAVAILABLE_ERRORS + UNCERTAIN_ERRORS as exc:
+        if uncertain_ok and isinstance(exc, UNCERTAIN_ERRORS):
+            raise
+        raise StoreUnavailableError(
+            f"MUSIC store unavailable during {what}: {_brief(exc)}; nothing was written, "
+            "retry once enough Cassandra replicas are up"
+        ) from None

@@ -1,0 +1,896 @@
+"""The MUSIC store on Apache Cassandra.
+
+How the contract of ``mdbc_py.music.store`` is kept:
+
+- **Fencing and sequencing in one step.** A range's log lives in partitions
+  ``(range, segment)``; the static columns of the active segment hold the
+  epoch, owner, state and tail. An append is one conditional batch on that
+  partition: the entry rows plus ``SET tail = T + n IF epoch = E AND tail = T
+  AND sealed = false AND state IN ('open', 'draining')``. Paxos makes it
+  linearizable, so the epoch check and the sequence assignment cannot be torn
+  apart, and a fence (``SET epoch = E + 1 ... IF epoch = E AND tail = T``)
+  orders strictly before or after every append.
+- **Bounded partitions.** When a segment holds ``segment_entries`` entries or
+  ``segment_bytes`` bytes it is sealed (one more conditional write) and the
+  next segment starts with the sealed one's final statics. A sealed segment
+  never changes again, so any process can create its successor identically.
+- **Large entries** (over ``inline_bytes``) are written first as 1 MiB chunks
+  at QUORUM under a fresh id; the log row then refers to them. A failed
+  append leaves only unreferenced chunks, which are deleted.
+- **Uncertain outcomes.** A conditional write that times out may still have
+  been accepted. The store then reads the partition at SERIAL (which
+  finishes any half-done Paxos round) to learn what happened, and raises
+  ``CommitOutcomeUnknownError`` only if even that read fails.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from importlib import resources
+from typing import Any
+
+from cassandra import ConsistencyLevel
+from cassandra.concurrent import execute_concurrent_with_args
+from cassandra.query import BatchStatement, BatchType, PreparedStatement, SimpleStatement
+from cassandra.util import uuid_from_time
+
+from mdbc_py.config import StoreConfig, check_name
+from mdbc_py.errors import (
+    CommitOutcomeUnknownError,
+    ConfigError,
+    FencedError,
+    StoreUnavailableError,
+    TrimmedError,
+    UnknownRangeError,
+)
+from mdbc_py.log.chunks import check_size, join, split
+from mdbc_py.music.cassandra.session import UNCERTAIN_ERRORS, connect, run
+from mdbc_py.music.model import (
+    AppliedPosition,
+    Lease,
+    LogRecord,
+    NewEntry,
+    OwnerChange,
+    RangeInfo,
+    RangeState,
+    SiteInfo,
+)
+from mdbc_py.music.store import DEFAULT_PAGE, MusicStore
+
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 1024 * 1024
+INLINE_BYTES = 256 * 1024
+BATCH_INLINE_BYTES = 4 * 1024 * 1024
+SEGMENT_ENTRIES = 20_000
+SEGMENT_BYTES = 256 * 1024 * 1024
+CAS_ATTEMPTS = 200
+RESOLVE_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Head:
+    """The static columns of one log segment: the fencing state at one instant."""
+
+    segment: int
+    epoch: int
+    owner: str | None
+    state: RangeState
+    tail: int
+    base: int
+    seg_bytes: int
+    sealed: bool
+
+
+def _ts(value: Any) -> float:
+    """A Cassandra timestamp (naive UTC datetime) as seconds since the epoch."""
+    if value is None:
+        return 0.0
+    return value.replace(tzinfo=datetime.UTC).timestamp()
+
+
+def _range_name(name: str) -> str:
+    try:
+        return check_name("range", name)
+    except ConfigError as exc:
+        raise UnknownRangeError(str(exc)) from None
+
+
+def _site_name(name: str) -> str:
+    return check_name("site", name)
+
+
+class CassandraStore(MusicStore):
+    """MUSIC store backend over cassandra-driver (see the module docstring)."""
+
+    def __init__(
+        self,
+        cfg: StoreConfig,
+        *,
+        segment_entries: int = SEGMENT_ENTRIES,
+        segment_bytes: int = SEGMENT_BYTES,
+        inline_bytes: int = INLINE_BYTES,
+        create: bool = True,
+    ) -> None:
+        self.cfg = cfg
+        self.keyspace = check_name("keyspace", cfg.keyspace)
+        self.segment_entries = segment_entries
+        self.segment_bytes = segment_bytes
+        self.inline_bytes = inline_bytes
+        self.cluster, self.session = connect(cfg)
+        self._heads: dict[str, Head] = {}
+        self._prepared: dict[str, PreparedStatement] = {}
+        if create:
+            self.create_schema()
+
+    # -- plumbing -----------------------------------------------------------
+
+    def _q(self, cql: str) -> PreparedStatement:
+        """A prepared statement (cached), with ``{ks}`` replaced by the keyspace."""
+        stmt = self._prepared.get(cql)
+        if stmt is None:
+            text = cql.replace("{ks}", self.keyspace)
+            stmt = run("prepare", lambda: self.session.prepare(text))
+            self._prepared[cql] = stmt
+        return stmt
+
+    def _exec(
+        self, what: str, cql: str, params: Sequence[Any] = (), uncertain_ok: bool = False
+    ) -> Any:
+        stmt = self._q(cql)
+        return run(what, lambda: self.session.execute(stmt, params), uncertain_ok)
+
+    def _serial(self, what: str, cql: str, params: Sequence[Any]) -> Any:
+        """A linearizable read: it also completes any Paxos round left half-done."""
+        bound = self._q(cql).bind(params)
+        bound.consistency_level = ConsistencyLevel.SERIAL
+        return run(what, lambda: self.session.execute(bound))
+
+    def create_schema(self) -> None:
+        """Create keyspace and tables from ``music.cql`` (idempotent)."""
+        text = resources.files("mdbc_py.music.cassandra").joinpath("music.cql").read_text()
+        replication = (
+            "{" + ", ".join(f"'{k}': '{v}'" for k, v in sorted(self.cfg.replication.items())) + "}"
+        )
+        text = text.replace("{keyspace}", self.keyspace).replace("{replication}", replication)
+        lines = [ln for ln in text.splitlines() if not ln.strip().startswith("--")]
+        for statement in " ".join(lines).split(";"):
+            if statement.strip():
+                run(
+                    "schema creation",
+                    lambda s=statement: self.session.execute(SimpleStatement(s), timeout=60),
+                )
+
+    def close(self) -> None:
+        self.cluster.shutdown()
+
+    # -- heads and segments ---------------------------------------------------
+
+    def _read_head(self, range_name: str, segment: int) -> Head | None:
+        row = self._serial(
+            "reading a log segment",
+            "SELECT epoch, owner, state, tail, base, seg_bytes, sealed FROM {ks}.log "
+            "WHERE range = ? AND segment = ? LIMIT 1",
+            (range_name, segment),
+        ).one()
+        if row is None or row.epoch is None:
+            return None
+        return Head(
+            segment=segment,
+            epoch=row.epoch,
+            owner=row.owner,
+            state=RangeState(row.state),
+            tail=row.tail,
+            base=row.base,
+            seg_bytes=row.seg_bytes or 0,
+            sealed=bool(row.sealed),
+        )
+
+    def _range_row(self, range_name: str) -> Any:
+        row = self._exec(
+            "reading a range",
+            "SELECT segment, trim_point FROM {ks}.ranges WHERE range = ?",
+            (range_name,),
+        ).one()
+        if row is None:
+            raise UnknownRangeError(
+                f"unknown range {range_name!r}: create it with 'mdbc init' "
+                "(it must be listed under [ranges] in mdbc.toml)"
+            )
+        return row
+
+    def _head(self, range_name: str, fresh: bool = False) -> Head:
+        """The active segment's head: cached, or found by walking the sealed chain."""
+        cached = self._heads.get(range_name)
+        if cached is not None and not fresh:
+            return cached
+        segment = cached.segment if cached else self._range_row(range_name).segment
+        while True:
+            head = self._read_head(range_name, segment)
+            if head is None:
+                raise UnknownRangeError(f"range {range_name!r} has no log segment {segment}")
+            if not head.sealed:
+                self._heads[range_name] = head
+                return head
+            segment = self._open_next_segment(range_name, head).segment
+
+    def _open_next_segment(self, range_name: str, sealed: Head) -> Head:
+        """Create the successor of a sealed segment (idempotent: its statics are fixed)."""
+        nxt = replace(
+            sealed, segment=sealed.segment + 1, base=sealed.tail, seg_bytes=0, sealed=False
+        )
+        self._exec(
+            "opening a log segment",
+            "INSERT INTO {ks}.log (range, segment, epoch, owner, state, tail, base, seg_bytes, "
+            "sealed) VALUES (?, ?, ?, ?, ?, ?, ?, 0, false) IF NOT EXISTS",
+            (range_name, nxt.segment, nxt.epoch, nxt.owner, nxt.state.value, nxt.tail, nxt.base),
+        )
+        self._exec(
+            "recording a log segment",
+            "INSERT INTO {ks}.segments (range, segment, base) VALUES (?, ?, ?)",
+            (range_name, nxt.segment, nxt.base),
+        )
+        self._exec(
+            "recording the active segment",
+            "UPDATE {ks}.ranges SET segment = ? WHERE range = ?",
+            (nxt.segment, range_name),
+        )
+        return nxt
+
+    def _seal(self, range_name: str, head: Head) -> None:
+        self._exec(
+            "sealing a log segment",
+            "UPDATE {ks}.log SET sealed = true WHERE range = ? AND segment = ? "
+            "IF sealed = false AND tail = ?",
+            (range_name, head.segment, head.tail),
+        )
+        self._heads.pop(range_name, None)
+
+    def _head_from_cas(self, head: Head, row: Any) -> Head:
+        """The head as reported by a failed conditional write (its current values)."""
+        values = row._asdict() if hasattr(row, "_asdict") else {}
+        epoch = values.get("epoch")
+        if epoch is None:
+            return head
+        return replace(
+            head,
+            epoch=epoch,
+            tail=values.get("tail", head.tail),
+            state=RangeState(values.get("state") or head.state.value),
+            sealed=bool(values.get("sealed", head.sealed)),
+        )
+
+    # -- ranges ---------------------------------------------------------------
+
+    def create_range(self, name: str, owner: str) -> RangeInfo:
+        name, owner = _range_name(name), _site_name(owner)
+        self._exec(
+            "creating a range",
+            "INSERT INTO {ks}.ranges (range, segment, trim_point, created_at) "
+            "VALUES (?, 1, 0, toTimestamp(now())) IF NOT EXISTS",
+            (name,),
+        )
+        self._exec(
+            "creating a range",
+            "INSERT INTO {ks}.log (range, segment, epoch, owner, state, tail, base, seg_bytes, "
+            "sealed) VALUES (?, 1, 1, ?, 'open', 0, 0, 0, false) IF NOT EXISTS",
+            (name, owner),
+        )
+        self._exec(
+            "creating a range",
+            "INSERT INTO {ks}.segments (range, segment, base) VALUES (?, 1, 0)",
+            (name,),
+        )
+        return self.describe_range(name)
+
+    def describe_range(self, name: str) -> RangeInfo:
+        name = _range_name(name)
+        trim_point = self._range_row(name).trim_point or 0
+        head = self._head(name, fresh=True)
+        return RangeInfo(
+            name=name,
+            owner=head.owner,
+            epoch=head.epoch,
+            state=head.state,
+            tail=head.tail,
+            segment=head.segment,
+            trim_point=trim_point,
+        )
+
+    def list_ranges(self) -> list[RangeInfo]:
+        rows = self._exec("listing ranges", "SELECT range FROM {ks}.ranges")
+        return [self.describe_range(r.range) for r in sorted(rows, key=lambda r: r.range)]
+
+    # -- append -----------------------------------------------------------------
+
+    def append(self, range_name: str, epoch: int, entries: Sequence[NewEntry]) -> list[int]:
+        range_name = _range_name(range_name)
+        if not entries:
+            return []
+        for entry in entries:
+            check_size(entry.payload)
+        chunked = self._choose_chunked(entries)
+        chunk_ids = {i: self._write_chunks(entries[i].payload) for i in chunked}
+        try:
+            return self._append_rows(range_name, epoch, entries, chunk_ids)
+        except FencedError:
+            self._delete_chunks(chunk_ids.values())
+            raise
+        except StoreUnavailableError:
+            self._delete_chunks(chunk_ids.values(), quiet=True)
+            raise
+
+    def _choose_chunked(self, entries: Sequence[NewEntry]) -> set[int]:
+        """Which entries go to the chunks table: the large ones, then the largest
+        until the batch's inline bytes fit one request."""
+        chunked = {i for i, e in enumerate(entries) if len(e.payload) > self.inline_bytes}
+        inline = sum(len(e.payload) for i, e in enumerate(entries) if i not in chunked)
+        for i in sorted(range(len(entries)), key=lambda i: -len(entries[i].payload)):
+            if inline <= BATCH_INLINE_BYTES:
+                break
+            if i not in chunked:
+                chunked.add(i)
+                inline -= len(entries[i].payload)
+        return chunked
+
+    def _write_chunks(self, payload: bytes) -> uuid.UUID:
+        """Write a large payload as chunks under a fresh id (QUORUM, a few at a time)."""
+        chunk_id = uuid.uuid4()
+        stmt = self._q("INSERT INTO {ks}.chunks (chunk_id, chunk, data) VALUES (?, ?, ?)")
+        todo = [(chunk_id, i, part) for i, part in enumerate(split(payload, CHUNK_BYTES))]
+        for _attempt in range(5):
+            results = run(
+                "writing entry chunks",
+                lambda rows=todo: execute_concurrent_with_args(
+                    self.session, stmt, rows, concurrency=4, raise_on_first_error=False
+                ),
+            )
+            failed = [row for row, (ok, _) in zip(todo, results, strict=True) if not ok]
+            if not failed:
+                return chunk_id
+            errors = [res for ok, res in results if not ok]
+            todo = failed
+            time.sleep(0.2)
+        self._delete_chunks([chunk_id], quiet=True)
+        raise StoreUnavailableError(
+            f"MUSIC store unavailable while writing a large entry: {errors[0]}; "
+            "nothing was appended, retry once enough Cassandra replicas are up"
+        )
+
+    def _delete_chunks(self, ids: Any, quiet: bool = False) -> None:
+        for chunk_id in ids:
+            try:
+                self._exec(
+                    "deleting entry chunks",
+                    "DELETE FROM {ks}.chunks WHERE chunk_id = ?",
+                    (chunk_id,),
+                )
+            except StoreUnavailableError:
+                if not quiet:
+                    raise
+                log.warning("could not delete unreferenced chunks %s (harmless)", chunk_id)
+
+    def _append_rows(
+        self,
+        range_name: str,
+        epoch: int,
+        entries: Sequence[NewEntry],
+        chunk_ids: dict[int, uuid.UUID],
+    ) -> list[int]:
+        n = len(entries)
+        size = sum(len(e.payload) for e in entries)
+        head = self._head(range_name)
+        confirmed = False  # has the current head been read fresh (not from cache)?
+        for _ in range(CAS_ATTEMPTS):
+            if head.sealed:
+                head = self._head(range_name, fresh=True)
+                confirmed = True
+                continue
+            if head.epoch != epoch or not head.state.accepts_appends:
+                if not confirmed:
+                    head = self._head(range_name, fresh=True)
+                    confirmed = True
+                    continue
+                raise self._fenced(range_name, epoch, head)
+            full = head.tail - head.base >= self.segment_entries or (
+                head.seg_bytes >= self.segment_bytes and head.tail > head.base
+            )
+            if full:
+                self._seal(range_name, head)
+                head = self._head(range_name, fresh=True)
+                continue
+            batch = self._append_batch(range_name, head, epoch, entries, chunk_ids, size)
+            try:
+                result = run("append", lambda b=batch: self.session.execute(b), uncertain_ok=True)
+            except UNCERTAIN_ERRORS:
+                if self._resolve(range_name, head, entries):
+                    return self._applied(range_name, head, n, size)
+                head = self._head(range_name, fresh=True)
+                confirmed = True
+                continue
+            row = result.one()
+            if result.was_applied:
+                return self._applied(range_name, head, n, size)
+            head = self._head_from_cas(head, row)
+            self._heads[range_name] = head
+            confirmed = True
+        raise StoreUnavailableError(
+            f"append to range {range_name!r} lost {CAS_ATTEMPTS} conditional-write races in a "
+            "row; nothing was appended, retry"
+        )
+
+    def _applied(self, range_name: str, head: Head, n: int, size: int) -> list[int]:
+        self._heads[range_name] = replace(head, tail=head.tail + n, seg_bytes=head.seg_bytes + size)
+        return list(range(head.tail + 1, head.tail + n + 1))
+
+    def _append_batch(
+        self,
+        range_name: str,
+        head: Head,
+        epoch: int,
+        entries: Sequence[NewEntry],
+        chunk_ids: dict[int, uuid.UUID],
+        size: int,
+    ) -> BatchStatement:
+        batch = BatchStatement(
+            batch_type=BatchType.UNLOGGED,
+            consistency_level=ConsistencyLevel.QUORUM,
+            serial_consistency_level=ConsistencyLevel.SERIAL,
+        )
+        batch.add(
+            self._q(
+                "UPDATE {ks}.log SET tail = ?, seg_bytes = ? WHERE range = ? AND segment = ? "
+                "IF epoch = ? AND tail = ? AND sealed = false AND state IN ('open', 'draining')"
+            ),
+            (
+                head.tail + len(entries),
+                head.seg_bytes + size,
+                range_name,
+                head.segment,
+                epoch,
+                head.tail,
+            ),
+        )
+        insert = self._q(
+            "INSERT INTO {ks}.log (range, segment, seq, entry_epoch, txid, payload, chunk_id, "
+            "chunks, size, appended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, toTimestamp(now()))"
+        )
+        for i, entry in enumerate(entries):
+            chunk_id = chunk_ids.get(i)
+            payload = None if chunk_id else entry.payload
+            count = max(1, math.ceil(len(entry.payload) / CHUNK_BYTES)) if chunk_id else 0
+            batch.add(
+                insert,
+                (
+                    range_name,
+                    head.segment,
+                    head.tail + 1 + i,
+                    epoch,
+                    entry.txid,
+                    payload,
+                    chunk_id,
+                    count,
+                    len(entry.payload),
+                ),
+            )
+        return batch
+
+    def _resolve(self, range_name: str, head: Head, entries: Sequence[NewEntry]) -> bool:
+        """After an uncertain append: did it happen? (A SERIAL read settles Paxos.)"""
+        deadline = time.monotonic() + RESOLVE_SECONDS
+        while True:
+            try:
+                rows = self._serial(
+                    "checking an uncertain append",
+                    "SELECT seq, txid FROM {ks}.log WHERE range = ? AND segment = ? "
+                    "AND seq > ? AND seq <= ?",
+                    (range_name, head.segment, head.tail, head.tail + len(entries)),
+                )
+                found = [r.txid for r in rows]
+                return found == [e.txid for e in entries]
+            except (StoreUnavailableError, *UNCERTAIN_ERRORS) as exc:
+                if time.monotonic() > deadline:
+                    raise CommitOutcomeUnknownError(
+                        f"append to range {range_name!r} timed out and the store could not be "
+                        f"asked whether it happened ({exc}); look up transaction "
+                        f"{entries[0].txid!r} in the log before retrying"
+                    ) from None
+                time.sleep(0.5)
+
+    def _fenced(self, range_name: str, epoch: int, head: Head) -> FencedError:
+        if head.epoch != epoch:
+            return FencedError(
+                f"range {range_name!r}: epoch {epoch} is not current, the current epoch is "
+                f"{head.epoch} (owner {head.owner}); nothing was appended. This site no "
+                "longer owns the range: retry, which reaches the new owner"
+            )
+        return FencedError(
+            f"range {range_name!r} is {head.state.value} (epoch {head.epoch}, owner "
+            f"{head.owner}): a change of owner is in progress; nothing was appended, retry"
+        )
+
+    # -- reading ----------------------------------------------------------------
+
+    def _segments(self, range_name: str) -> list[tuple[int, int]]:
+        rows = self._exec(
+            "listing log segments",
+            "SELECT segment, base FROM {ks}.segments WHERE range = ?",
+            (range_name,),
+        )
+        return sorted((r.segment, r.base) for r in rows)
+
+    def read(self, range_name: str, from_seq: int, limit: int = DEFAULT_PAGE) -> list[LogRecord]:
+        range_name = _range_name(range_name)
+        from_seq = max(1, from_seq)
+        trim_point = self._range_row(range_name).trim_point or 0
+        if from_seq <= trim_point:
+            raise TrimmedError(
+                f"range {range_name!r}: entries up to {trim_point} were trimmed, cannot read "
+                f"from {from_seq}; rebuild this site with 'mdbc resync --full'"
+            )
+        segments = self._segments(range_name)
+        start = [seg for seg, base in segments if base < from_seq]
+        if not start:
+            return []
+        out: list[LogRecord] = []
+        seq = from_seq
+        for segment, _base in (s for s in segments if s[0] >= start[-1]):
+            rows = self._exec(
+                "reading the log",
+                "SELECT seq, entry_epoch, txid, payload, chunk_id, chunks, size, appended_at "
+                "FROM {ks}.log WHERE range = ? AND segment = ? AND seq >= ? LIMIT ?",
+                (range_name, segment, seq, limit - len(out)),
+            )
+            for row in rows:
+                if row.seq is None:
+                    continue
+                if row.seq != seq:
+                    break  # never hand out a gap: stop at the first missing number
+                out.append(self._record(range_name, row))
+                seq += 1
+            if len(out) >= limit:
+                break
+        return out
+
+    def _record(self, range_name: str, row: Any) -> LogRecord:
+        payload = row.payload
+        if row.chunk_id is not None:
+            parts = self._exec(
+                "reading entry chunks",
+                "SELECT chunk, data FROM {ks}.chunks WHERE chunk_id = ?",
+                (row.chunk_id,),
+            )
+            ordered = sorted((p.chunk, p.data) for p in parts)
+            if [c for c, _ in ordered] != list(range(row.chunks)):
+                raise StoreUnavailableError(
+                    f"range {range_name!r} entry {row.seq}: {len(ordered)} of {row.chunks} "
+                    "chunks readable; retry once all Cassandra replicas are up"
+                )
+            payload = join([d for _, d in ordered])
+        return LogRecord(
+            range_name=range_name,
+            seq=row.seq,
+            epoch=row.entry_epoch,
+            txid=row.txid,
+            payload=bytes(payload or b""),
+            appended_at=_ts(row.appended_at),
+        )
+
+    def find_txid(self, range_name: str, txid: str) -> LogRecord | None:
+        range_name = _range_name(range_name)
+        self._range_row(range_name)
+        for segment, _ in reversed(self._segments(range_name)):
+            row = self._exec(
+                "looking up a transaction",
+                "SELECT seq, entry_epoch, txid, payload, chunk_id, chunks, size, appended_at "
+                "FROM {ks}.log WHERE range = ? AND segment = ? AND txid = ?",
+                (range_name, segment, txid),
+            ).one()
+            if row is not None:
+                return self._record(range_name, row)
+        return None
+
+    # -- ownership ----------------------------------------------------------------
+
+    def change_owner(
+        self,
+        range_name: str,
+        from_epoch: int,
+        to_site: str,
+        reason: str,
+        state: RangeState = RangeState.FENCED,
+    ) -> OwnerChange:
+        range_name, to_site = _range_name(range_name), _site_name(to_site)
+        head = self._head(range_name, fresh=True)
+        for _ in range(CAS_ATTEMPTS):
+            if head.sealed:
+                head = self._head(range_name, fresh=True)
+                continue
+            if head.epoch != from_epoch:
+                raise FencedError(
+                    f"range {range_name!r}: cannot move from epoch {from_epoch}, the epoch is "
+                    f"already {head.epoch} (owner {head.owner})"
+                )
+            try:
+                result = self._exec(
+                    "changing owner",
+                    "UPDATE {ks}.log SET epoch = ?, owner = ?, state = ? WHERE range = ? AND "
+                    "segment = ? IF epoch = ? AND tail = ? AND sealed = false",
+                    (
+                        from_epoch + 1,
+                        to_site,
+                        state.value,
+                        range_name,
+                        head.segment,
+                        from_epoch,
+                        head.tail,
+                    ),
+                    uncertain_ok=True,
+                )
+                applied, row = result.was_applied, result.one()
+            except UNCERTAIN_ERRORS:
+                now = self._head(range_name, fresh=True)
+                applied = now.epoch == from_epoch + 1 and now.owner == to_site
+                row = None
+                if not applied:
+                    head = now
+                    continue
+            if applied:
+                change = OwnerChange(
+                    range_name=range_name,
+                    from_site=head.owner,
+                    to_site=to_site,
+                    from_epoch=from_epoch,
+                    to_epoch=from_epoch + 1,
+                    tail=head.tail,
+                    at=time.time(),
+                    reason=reason,
+                )
+                self._heads.pop(range_name, None)
+                self._record_history(change)
+                return change
+            head = self._head_from_cas(head, row)
+        raise StoreUnavailableError(
+            f"change of owner of {range_name!r} lost {CAS_ATTEMPTS} races with appends; retry"
+        )
+
+    def _record_history(self, change: OwnerChange) -> None:
+        try:
+            self._exec(
+                "recording history",
+                "INSERT INTO {ks}.history (range, at, from_site, to_site, from_epoch, to_epoch, "
+                "tail, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    change.range_name,
+                    uuid_from_time(change.at),
+                    change.from_site,
+                    change.to_site,
+                    change.from_epoch,
+                    change.to_epoch,
+                    change.tail,
+                    change.reason,
+                ),
+            )
+        except StoreUnavailableError:
+            log.warning("owner change of %s done but not recorded in history", change.range_name)
+
+    def set_state(self, range_name: str, epoch: int, state: RangeState) -> RangeInfo:
+        range_name = _range_name(range_name)
+        head = self._head(range_name, fresh=True)
+        for _ in range(CAS_ATTEMPTS):
+            if head.epoch != epoch:
+                raise self._fenced(range_name, epoch, head)
+            result = self._exec(
+                "changing range state",
+                "UPDATE {ks}.log SET state = ? WHERE range = ? AND segment = ? "
+                "IF epoch = ? AND sealed = false",
+                (state.value, range_name, head.segment, epoch),
+            )
+            if result.was_applied:
+                self._heads.pop(range_name, None)
+                return self.describe_range(range_name)
+            head = self._head(range_name, fresh=True)
+        raise StoreUnavailableError(f"state change of {range_name!r} kept racing; retry")
+
+    def history(self, range_name: str | None = None, limit: int = 100) -> list[OwnerChange]:
+        names = (
+            [_range_name(range_name)]
+            if range_name
+            else [r.range for r in self._exec("listing ranges", "SELECT range FROM {ks}.ranges")]
+        )
+        changes: list[OwnerChange] = []
+        for name in names:
+            rows = self._exec(
+                "reading history",
+                "SELECT range, at, from_site, to_site, from_epoch, to_epoch, tail, reason "
+                "FROM {ks}.history WHERE range = ? LIMIT ?",
+                (name, limit),
+            )
+            for r in rows:
+                changes.append(
+                    OwnerChange(
+                        range_name=r.range,
+                        from_site=r.from_site,
+                        to_site=r.to_site,
+                        from_epoch=r.from_epoch,
+                        to_epoch=r.to_epoch,
+                        tail=r.tail,
+                        at=(r.at.time - 0x01B21DD213814000) / 1e7,
+                        reason=r.reason,
+                    )
+                )
+        changes.sort(key=lambda c: (c.at, c.to_epoch), reverse=True)
+        return changes[:limit]
+
+    # -- sites, leases, positions ---------------------------------------------------
+
+    def register_site(self, name: str, info: dict[str, str] | None = None) -> None:
+        name = _site_name(name)
+        self._exec(
+            "registering a site",
+            "INSERT INTO {ks}.sites (site, registered_at) VALUES (?, toTimestamp(now())) "
+            "IF NOT EXISTS",
+            (name,),
+        )
+        self._exec(
+            "registering a site",
+            "UPDATE {ks}.sites SET heartbeat_at = toTimestamp(now()), info = ? WHERE site = ?",
+            (info or {}, name),
+        )
+
+    def heartbeat(self, name: str) -> None:
+        name = _site_name(name)
+        self._exec(
+            "heartbeat",
+            "UPDATE {ks}.sites SET heartbeat_at = toTimestamp(now()) WHERE site = ?",
+            (name,),
+        )
+
+    def list_sites(self) -> list[SiteInfo]:
+        rows = self._exec(
+            "listing sites", "SELECT site, registered_at, heartbeat_at, info FROM {ks}.sites"
+        )
+        return sorted(
+            (
+                SiteInfo(
+                    name=r.site,
+                    registered_at=_ts(r.registered_at) or _ts(r.heartbeat_at),
+                    heartbeat_at=_ts(r.heartbeat_at),
+                    info=dict(r.info or {}),
+                )
+                for r in rows
+            ),
+            key=lambda s: s.name,
+        )
+
+    def acquire_lease(self, range_name: str, site: str, ttl: float) -> Lease | None:
+        range_name, site = _range_name(range_name), _site_name(site)
+        seconds = max(1, math.ceil(ttl))
+        result = self._exec(
+            "acquiring a lease",
+            "INSERT INTO {ks}.leases (range, holder, renewed_at) VALUES (?, ?, "
+            "toTimestamp(now())) IF NOT EXISTS USING TTL ?",
+            (range_name, site, seconds),
+        )
+        if not result.was_applied:
+            if result.one().holder != site:
+                return None
+            result = self._exec(
+                "renewing a lease",
+                "UPDATE {ks}.leases USING TTL ? SET holder = ?, renewed_at = toTimestamp(now()) "
+                "WHERE range = ? IF holder = ?",
+                (seconds, site, range_name, site),
+            )
+            if not result.was_applied:
+                return None
+        return Lease(range_name=range_name, holder=site, expires_at=time.time() + seconds)
+
+    def get_lease(self, range_name: str) -> Lease | None:
+        range_name = _range_name(range_name)
+        row = self._serial(
+            "reading a lease",
+            "SELECT holder, TTL(holder) AS remaining FROM {ks}.leases WHERE range = ?",
+            (range_name,),
+        ).one()
+        if row is None or row.holder is None:
+            return None
+        return Lease(range_name, row.holder, time.time() + (row.remaining or 0))
+
+    def release_lease(self, range_name: str, site: str) -> None:
+        range_name, site = _range_name(range_name), _site_name(site)
+        self._exec(
+            "releasing a lease",
+            "DELETE FROM {ks}.leases WHERE range = ? IF holder = ?",
+            (range_name, site),
+        )
+
+    def set_applied(self, site: str, range_name: str, seq: int) -> None:
+        site, range_name = _site_name(site), _range_name(range_name)
+        result = self._exec(
+            "reporting applied position",
+            "INSERT INTO {ks}.applied (range, site, seq, updated_at) "
+            "VALUES (?, ?, ?, toTimestamp(now())) IF NOT EXISTS",
+            (range_name, site, seq),
+        )
+        if result.was_applied:
+            return
+        self._exec(
+            "reporting applied position",
+            "UPDATE {ks}.applied SET seq = ?, updated_at = toTimestamp(now()) "
+            "WHERE range = ? AND site = ? IF seq < ?",
+            (seq, range_name, site, seq),
+        )
+
+    def reset_applied(self, site: str, range_name: str, seq: int) -> None:
+        site, range_name = _site_name(site), _range_name(range_name)
+        self._exec(
+            "resetting applied position",
+            "UPDATE {ks}.applied SET seq = ?, updated_at = toTimestamp(now()) "
+            "WHERE range = ? AND site = ? IF EXISTS",
+            (seq, range_name, site),
+        )
+        self._exec(
+            "resetting applied position",
+            "INSERT INTO {ks}.applied (range, site, seq, updated_at) "
+            "VALUES (?, ?, ?, toTimestamp(now())) IF NOT EXISTS",
+            (range_name, site, seq),
+        )
+
+    def applied_positions(self, range_name: str) -> dict[str, AppliedPosition]:
+        range_name = _range_name(range_name)
+        rows = self._exec(
+            "reading applied positions",
+            "SELECT site, seq, updated_at FROM {ks}.applied WHERE range = ?",
+            (range_name,),
+        )
+        return {r.site: AppliedPosition(r.site, range_name, r.seq, _ts(r.updated_at)) for r in rows}
+
+    # -- trimming -------------------------------------------------------------------
+
+    def trim(self, range_name: str, margin: int = 0, stale_after: float | None = None) -> int:
+        range_name = _range_name(range_name)
+        current = self._range_row(range_name).trim_point or 0
+        head = self._head(range_name, fresh=True)
+        positions = self.applied_positions(range_name)
+        now = time.time()
+        waited_for = [
+            s
+            for s in self.list_sites()
+            if stale_after is None or now - s.heartbeat_at <= stale_after
+        ]
+        if not waited_for:
+            return current
+        low = min(positions[s.name].seq if s.name in positions else 0 for s in waited_for)
+        target = min(low - margin, head.tail)
+        if target <= current:
+            return current
+        for segment, base in self._segments(range_name):
+            if base >= target:
+                break
+            self._delete_entries(range_name, segment, target)
+        self._exec(
+            "recording the trim point",
+            "UPDATE {ks}.ranges SET trim_point = ? WHERE range = ? IF trim_point < ?",
+            (target, range_name, target),
+        )
+        return max(target, self._range_row(range_name).trim_point or 0)
+
+    def _delete_entries(self, range_name: str, segment: int, upto: int) -> None:
+        rows = self._exec(
+            "trimming",
+            "SELECT chunk_id FROM {ks}.log WHERE range = ? AND segment = ? AND seq <= ?",
+            (range_name, segment, upto),
+        )
+        for chunk_id in {r.chunk_id for r in rows if r.chunk_id is not None}:
+            self._exec("trimming", "DELETE FROM {ks}.chunks WHERE chunk_id = ?", (chunk_id,))
+        self._exec(
+            "trimming",
+            "DELETE FROM {ks}.log WHERE range = ? AND segment = ? AND seq <= ?",
+            (range_name, segment, upto),
+        )

@@ -1,0 +1,126 @@
+"""Group commit: the threads of one process share appends to the store.
+
+An append is one conditional write (a Paxos round on Cassandra): its cost is
+latency, not bytes. So while one append of a range is in flight, entries
+from other threads queue up, and the thread whose append just finished
+carries all of them in the next call. One thread at a time is the
+*leader* for a range; the others wait on their own slot. Nothing is delayed
+on purpose: a lone writer goes straight to the store.
+
+Every entry gets exactly the outcome of the append that carried it: a
+sequence number, or the error that append raised (all entries of one append
+share it, since the append is atomic). Entries with different epochs never
+share an append.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from mdbc_py.log.chunks import check_size
+from mdbc_py.music.model import NewEntry
+from mdbc_py.music.store import MusicStore
+
+MAX_GROUP_ENTRIES = 256
+MAX_GROUP_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class _Slot:
+    epoch: int
+    entry: NewEntry
+    done: threading.Event = field(default_factory=threading.Event)
+    seq: int | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class _RangeQueue:
+    pending: deque[_Slot] = field(default_factory=deque)
+    leader_active: bool = False
+
+
+class GroupCommitter:
+    """Shares store appends between the threads of one process (see module docstring)."""
+
+    def __init__(
+        self,
+        store: MusicStore,
+        max_entries: int = MAX_GROUP_ENTRIES,
+        max_bytes: int = MAX_GROUP_BYTES,
+    ) -> None:
+        self.store = store
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._queues: dict[str, _RangeQueue] = {}
+        self.appends = 0
+        self.entries = 0
+
+    def append(self, range_name: str, epoch: int, entry: NewEntry) -> int:
+        """Append one entry (sharing the store call with concurrent ones); return its seq.
+
+        Raises what the carrying append raised: FencedError,
+        StoreUnavailableError, CommitOutcomeUnknownError ... An oversized entry
+        is refused here, before it can fail anybody else's append.
+        """
+        check_size(entry.payload)
+        slot = _Slot(epoch, entry)
+        with self._lock:
+            queue = self._queues.setdefault(range_name, _RangeQueue())
+            queue.pending.append(slot)
+            lead = not queue.leader_active
+            if lead:
+                queue.leader_active = True
+        if lead:
+            self._lead(range_name, queue)
+        slot.done.wait()
+        if slot.error is not None:
+            raise slot.error
+        assert slot.seq is not None
+        return slot.seq
+
+    def _take_group(self, queue: _RangeQueue) -> list[_Slot]:
+        """The next group: same epoch as the oldest waiting entry, within the limits."""
+        group: list[_Slot] = []
+        size = 0
+        epoch = queue.pending[0].epoch
+        kept: deque[_Slot] = deque()
+        while queue.pending:
+            slot = queue.pending.popleft()
+            fits = len(group) < self.max_entries and (
+                not group or size + len(slot.entry.payload) <= self.max_bytes
+            )
+            if slot.epoch == epoch and fits:
+                group.append(slot)
+                size += len(slot.entry.payload)
+            else:
+                kept.append(slot)
+        queue.pending = kept
+        return group
+
+    def _lead(self, range_name: str, queue: _RangeQueue) -> None:
+        while True:
+            with self._lock:
+                if not queue.pending:
+                    queue.leader_active = False
+                    return
+                group = self._take_group(queue)
+            try:
+                seqs = self.store.append(range_name, group[0].epoch, [s.entry for s in group])
+            except BaseException as exc:  # every waiter must learn the outcome, whatever it is
+                for slot in group:
+                    slot.error = exc
+                    slot.done.set()
+                if not isinstance(exc, Exception):
+                    with self._lock:
+                        queue.leader_active = False
+                    raise
+                continue
+            self.appends += 1
+            self.entries += len(group)
+            for slot, seq in zip(group, seqs, strict=True):
+                slot.seq = seq
+                slot.done.set()

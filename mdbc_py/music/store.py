@@ -1,0 +1,209 @@
+"""The MUSIC store contract: a fenced, sequenced log per range, plus coordination.
+
+This is the role MUSIC plays in ONAP (locks, critical and eventual puts over
+Cassandra), implemented directly with fencing tokens: every range has an
+owner and an epoch, and the store refuses any append whose epoch is not the
+current one. Two backends implement it (``cassandra`` and ``embedded``) and
+pass the same contract tests (``tests/integration/music``).
+
+Guarantees every backend gives:
+
+- ``append`` assigns consecutive sequence numbers (no gap, no duplicate) to
+  all entries of the call, atomically, and only if the epoch is current and
+  the range accepts appends; otherwise nothing is written.
+- ``change_owner`` is linearizable: of several concurrent calls with the same
+  ``from_epoch``, exactly one wins; it returns the tail at that instant, and
+  no append with an older epoch succeeds afterwards.
+- A successful call is durable (Cassandra: QUORUM / SERIAL); a call that
+  cannot reach enough replicas raises ``StoreUnavailableError`` and, for
+  ``append``, leaves no partial entry.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+
+from mdbc_py.music.model import (
+    AppliedPosition,
+    Lease,
+    LogRecord,
+    NewEntry,
+    OwnerChange,
+    RangeInfo,
+    RangeState,
+    SiteInfo,
+)
+
+DEFAULT_PAGE = 500
+
+
+class MusicStore(abc.ABC):
+    """Interface of a MUSIC store backend."""
+
+    # -- schema and ranges ------------------------------------------------
+
+    @abc.abstractmethod
+    def create_schema(self) -> None:
+        """Create the store's tables if missing (idempotent)."""
+
+    @abc.abstractmethod
+    def create_range(self, name: str, owner: str) -> RangeInfo:
+        """Create a range owned by ``owner`` at epoch 1, state open.
+
+        Idempotent: an existing range is returned unchanged (whoever owns it).
+        """
+
+    @abc.abstractmethod
+    def describe_range(self, name: str) -> RangeInfo:
+        """The range's owner, epoch, state and tail; ``UnknownRangeError`` if absent."""
+
+    @abc.abstractmethod
+    def list_ranges(self) -> list[RangeInfo]:
+        """Every range, by name."""
+
+    # -- the log ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def append(self, range_name: str, epoch: int, entries: Sequence[NewEntry]) -> list[int]:
+        """Append ``entries`` in order; return their sequence numbers.
+
+        Raises ``FencedError`` when ``epoch`` is not current or the range does
+        not accept appends, ``EntryTooLargeError`` (before writing anything)
+        when an entry exceeds the size limit, ``StoreUnavailableError`` when
+        the store cannot confirm the write.
+        """
+
+    @abc.abstractmethod
+    def read(self, range_name: str, from_seq: int, limit: int = DEFAULT_PAGE) -> list[LogRecord]:
+        """Up to ``limit`` entries with ``seq >= from_seq``, in order, without gaps.
+
+        Entries below the trim point are gone; reading them raises
+        ``TrimmedError`` rather than silently skipping.
+        """
+
+    def iter_entries(
+        self, range_name: str, from_seq: int = 1, page: int = DEFAULT_PAGE
+    ) -> Iterator[LogRecord]:
+        """Every entry from ``from_seq`` to the tail as of each page, page by page."""
+        seq = from_seq
+        while True:
+            batch = self.read(range_name, seq, page)
+            yield from batch
+            if len(batch) < page:
+                return
+            seq = batch[-1].seq + 1
+
+    @abc.abstractmethod
+    def find_txid(self, range_name: str, txid: str) -> LogRecord | None:
+        """The entry of transaction ``txid``, if it is in the (untrimmed) log."""
+
+    # -- ownership ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def change_owner(
+        self,
+        range_name: str,
+        from_epoch: int,
+        to_site: str,
+        reason: str,
+        state: RangeState = RangeState.FENCED,
+    ) -> OwnerChange:
+        """Fence: move the range to ``to_site`` at epoch ``from_epoch + 1``.
+
+        One conditional write; exactly one of several concurrent callers with
+        the same ``from_epoch`` wins, the others get ``FencedError`` naming the
+        new owner. The returned ``tail`` is the last entry at that instant:
+        the new owner must apply up to it before it opens the range.
+        """
+
+    @abc.abstractmethod
+    def set_state(self, range_name: str, epoch: int, state: RangeState) -> RangeInfo:
+        """Change the state (open, draining, fenced) if ``epoch`` is current."""
+
+    @abc.abstractmethod
+    def history(self, range_name: str | None = None, limit: int = 100) -> list[OwnerChange]:
+        """Owner changes, newest first (of one range, or of all)."""
+
+    # -- sites, leases, positions -----------------------------------------
+
+    @abc.abstractmethod
+    def register_site(self, name: str, info: dict[str, str] | None = None) -> None:
+        """Add (or refresh) a site in the registry."""
+
+    @abc.abstractmethod
+    def heartbeat(self, name: str) -> None:
+        """Record that ``name`` is alive now."""
+
+    @abc.abstractmethod
+    def list_sites(self) -> list[SiteInfo]:
+        """Registered sites with their last heartbeat."""
+
+    @abc.abstractmethod
+    def acquire_lease(self, range_name: str, site: str, ttl: float) -> Lease | None:
+        """Take the lease if free or expired, or renew it if ``site`` holds it.
+
+        Returns the lease held, or None when another site holds a live one.
+        """
+
+    @abc.abstractmethod
+    def get_lease(self, range_name: str) -> Lease | None:
+        """The live lease of the range, if any."""
+
+    @abc.abstractmethod
+    def release_lease(self, range_name: str, site: str) -> None:
+        """Give the lease up early (clean shutdown), if ``site`` holds it."""
+
+    @abc.abstractmethod
+    def set_applied(self, site: str, range_name: str, seq: int) -> None:
+        """Report that ``site`` has applied the range up to ``seq`` (never moves back)."""
+
+    @abc.abstractmethod
+    def applied_positions(self, range_name: str) -> dict[str, AppliedPosition]:
+        """Applied position of every site that reported one for the range."""
+
+    @abc.abstractmethod
+    def reset_applied(self, site: str, range_name: str, seq: int) -> None:
+        """Set a site's position to ``seq`` even if lower (after a resync from a snapshot)."""
+
+    # -- trimming -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def trim(self, range_name: str, margin: int = 0, stale_after: float | None = None) -> int:
+        """Remove entries every registered site has applied, keeping ``margin`` more.
+
+        Sites whose heartbeat is older than ``stale_after`` seconds are not
+        waited for: they fall behind the trim point and are reported by
+        ``needs_resync``. Returns the new trim point.
+        """
+
+    def needs_resync(self, range_name: str) -> set[str]:
+        """Registered sites whose applied position is below the trim point.
+
+        Such a site can no longer catch up from the log: it must be rebuilt
+        from a snapshot (``mdbc resync --full``). The owner never needs one.
+        """
+        info = self.describe_range(range_name)
+        if info.trim_point == 0:
+            return set()
+        positions = self.applied_positions(range_name)
+        behind = set()
+        for site in self.list_sites():
+            if site.name == info.owner:
+                continue
+            pos = positions.get(site.name)
+            if pos is None or pos.seq < info.trim_point:
+                behind.add(site.name)
+        return behind
+
+    # -- lifecycle ----------------------------------------------------------
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    def __enter__(self) -> MusicStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
