@@ -32,6 +32,7 @@ class _Slot:
     epoch: int
     entry: NewEntry
     done: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False  # woken to carry the next group, not with a result
     seq: int | None = None
     error: BaseException | None = None
 
@@ -75,8 +76,14 @@ class GroupCommitter:
             if lead:
                 queue.leader_active = True
         if lead:
-            self._lead(range_name, queue)
-        slot.done.wait()
+            self._lead_once(range_name, queue)
+        while True:
+            slot.done.wait()
+            if not slot.lead:
+                break
+            slot.lead = False
+            slot.done.clear()
+            self._lead_once(range_name, queue)
         if slot.error is not None:
             raise slot.error
         assert slot.seq is not None
@@ -101,26 +108,36 @@ class GroupCommitter:
         queue.pending = kept
         return group
 
-    def _lead(self, range_name: str, queue: _RangeQueue) -> None:
-        while True:
-            with self._lock:
-                if not queue.pending:
-                    queue.leader_active = False
-                    return
-                group = self._take_group(queue)
-            try:
-                seqs = self.store.append(range_name, group[0].epoch, [s.entry for s in group])
-            except BaseException as exc:  # every waiter must learn the outcome, whatever it is
-                for slot in group:
-                    slot.error = exc
-                    slot.done.set()
-                if not isinstance(exc, Exception):
-                    with self._lock:
-                        queue.leader_active = False
-                    raise
-                continue
-            self.appends += 1
-            self.entries += len(group)
-            for slot, seq in zip(group, seqs, strict=True):
-                slot.seq = seq
+    def _lead_once(self, range_name: str, queue: _RangeQueue) -> None:
+        """Carry one group to the store, then hand leadership to the oldest waiter.
+
+        Handing over (rather than serving the queue until it is empty) lets the
+        leader's own caller return as soon as its entry is appended.
+        """
+        with self._lock:
+            group = self._take_group(queue)
+        try:
+            seqs = self.store.append(range_name, group[0].epoch, [s.entry for s in group])
+        except BaseException as exc:  # every waiter must learn the outcome, whatever it is
+            for slot in group:
+                slot.error = exc
                 slot.done.set()
+            self._hand_over(queue)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self.appends += 1
+        self.entries += len(group)
+        for slot, seq in zip(group, seqs, strict=True):
+            slot.seq = seq
+            slot.done.set()
+        self._hand_over(queue)
+
+    def _hand_over(self, queue: _RangeQueue) -> None:
+        with self._lock:
+            if queue.pending:
+                nxt = queue.pending[0]
+                nxt.lead = True
+                nxt.done.set()
+            else:
+                queue.leader_active = False
