@@ -36,16 +36,20 @@ __all__ = [
 ]
 
 
-def open_store(cfg: StoreConfig, **options: int) -> MusicStore:
-    """Connect to the store ``cfg`` names, creating its schema if missing."""
+def open_store(cfg: StoreConfig, create: bool = True) -> MusicStore:
+    """Connect to the store ``cfg`` names; ``create`` its schema if missing.
+
+    Clients that only use an initialised store (drivers, agents) pass
+    ``create=False``: checking the schema costs a schema-agreement round.
+    """
     if cfg.backend == "cassandra":
         from mdbc_py.music.cassandra import CassandraStore
 
-        return CassandraStore(cfg, **options)
+        return CassandraStore(cfg, create=create)
     if cfg.backend == "embedded":
         from mdbc_py.music.embedded import EmbeddedStore
 
         if not cfg.path:
             raise ConfigError("[store]: the embedded backend needs 'path'")
-        return EmbeddedStore(cfg.path, **options)  # type: ignore[arg-type]
+        return EmbeddedStore(cfg.path)
     raise ConfigError(f"[store]: unknown backend {cfg.backend!r}")
