@@ -95,7 +95,7 @@ def _ts(value: Any) -> float:
     return value.replace(tzinfo=datetime.UTC).timestamp()
 
 
-def _range_name(name: str) -> str:
+def _valid_range_name(name: str) -> str:
     try:
         return check_name("range", name)
     except ConfigError as exc:
@@ -125,6 +125,7 @@ class CassandraStore(MusicStore):
         self.inline_bytes = inline_bytes
         self.cluster, self.session = connect(cfg)
         self._heads: dict[str, Head] = {}
+        self._known_ranges: set[str] = set()
         self._prepared: dict[str, PreparedStatement] = {}
         if create:
             self.create_schema()
@@ -169,6 +170,17 @@ class CassandraStore(MusicStore):
 
     def close(self) -> None:
         self.cluster.shutdown()
+
+    def _range(self, name: str) -> str:
+        """A valid name of an existing range, else ``UnknownRangeError``.
+
+        Ranges are never deleted, so a range seen once is remembered.
+        """
+        name = _valid_range_name(name)
+        if name not in self._known_ranges:
+            self._range_row(name)
+            self._known_ranges.add(name)
+        return name
 
     # -- heads and segments ---------------------------------------------------
 
@@ -269,7 +281,7 @@ class CassandraStore(MusicStore):
     # -- ranges ---------------------------------------------------------------
 
     def create_range(self, name: str, owner: str) -> RangeInfo:
-        name, owner = _range_name(name), _site_name(owner)
+        name, owner = _valid_range_name(name), _site_name(owner)
         self._exec(
             "creating a range",
             "INSERT INTO {ks}.ranges (range, segment, trim_point, created_at) "
@@ -290,7 +302,7 @@ class CassandraStore(MusicStore):
         return self.describe_range(name)
 
     def describe_range(self, name: str) -> RangeInfo:
-        name = _range_name(name)
+        name = self._range(name)
         trim_point = self._range_row(name).trim_point or 0
         head = self._head(name, fresh=True)
         return RangeInfo(
@@ -310,7 +322,7 @@ class CassandraStore(MusicStore):
     # -- append -----------------------------------------------------------------
 
     def append(self, range_name: str, epoch: int, entries: Sequence[NewEntry]) -> list[int]:
-        range_name = _range_name(range_name)
+        range_name = self._range(range_name)
         if not entries:
             return []
         for entry in entries:
@@ -526,7 +538,7 @@ class CassandraStore(MusicStore):
         return sorted((r.segment, r.base) for r in rows)
 
     def read(self, range_name: str, from_seq: int, limit: int = DEFAULT_PAGE) -> list[LogRecord]:
-        range_name = _range_name(range_name)
+        range_name = self._range(range_name)
         from_seq = max(1, from_seq)
         trim_point = self._range_row(range_name).trim_point or 0
         if from_seq <= trim_point:
@@ -583,7 +595,7 @@ class CassandraStore(MusicStore):
         )
 
     def find_txid(self, range_name: str, txid: str) -> LogRecord | None:
-        range_name = _range_name(range_name)
+        range_name = self._range(range_name)
         self._range_row(range_name)
         for segment, _ in reversed(self._segments(range_name)):
             row = self._exec(
@@ -606,7 +618,7 @@ class CassandraStore(MusicStore):
         reason: str,
         state: RangeState = RangeState.FENCED,
     ) -> OwnerChange:
-        range_name, to_site = _range_name(range_name), _site_name(to_site)
+        range_name, to_site = self._range(range_name), _site_name(to_site)
         head = self._head(range_name, fresh=True)
         for _ in range(CAS_ATTEMPTS):
             if head.sealed:
@@ -681,7 +693,7 @@ class CassandraStore(MusicStore):
             log.warning("owner change of %s done but not recorded in history", change.range_name)
 
     def set_state(self, range_name: str, epoch: int, state: RangeState) -> RangeInfo:
-        range_name = _range_name(range_name)
+        range_name = self._range(range_name)
         head = self._head(range_name, fresh=True)
         for _ in range(CAS_ATTEMPTS):
             if head.epoch != epoch:
@@ -700,7 +712,7 @@ class CassandraStore(MusicStore):
 
     def history(self, range_name: str | None = None, limit: int = 100) -> list[OwnerChange]:
         names = (
-            [_range_name(range_name)]
+            [self._range(range_name)]
             if range_name
             else [r.range for r in self._exec("listing ranges", "SELECT range FROM {ks}.ranges")]
         )
@@ -770,8 +782,10 @@ class CassandraStore(MusicStore):
         )
 
     def acquire_lease(self, range_name: str, site: str, ttl: float) -> Lease | None:
-        range_name, site = _range_name(range_name), _site_name(site)
-        seconds = max(1, math.ceil(ttl))
+        range_name, site = self._range(range_name), _site_name(site)
+        # Cassandra expires cells on whole seconds of its clock, so a TTL of n
+        # lasts between n-1 and n seconds: one more second guarantees >= ttl.
+        seconds = math.ceil(ttl) + 1
         result = self._exec(
             "acquiring a lease",
             "INSERT INTO {ks}.leases (range, holder, renewed_at) VALUES (?, ?, "
@@ -792,7 +806,7 @@ class CassandraStore(MusicStore):
         return Lease(range_name=range_name, holder=site, expires_at=time.time() + seconds)
 
     def get_lease(self, range_name: str) -> Lease | None:
-        range_name = _range_name(range_name)
+        range_name = self._range(range_name)
         row = self._serial(
             "reading a lease",
             "SELECT holder, TTL(holder) AS remaining FROM {ks}.leases WHERE range = ?",
@@ -803,7 +817,7 @@ class CassandraStore(MusicStore):
         return Lease(range_name, row.holder, time.time() + (row.remaining or 0))
 
     def release_lease(self, range_name: str, site: str) -> None:
-        range_name, site = _range_name(range_name), _site_name(site)
+        range_name, site = self._range(range_name), _site_name(site)
         self._exec(
             "releasing a lease",
             "DELETE FROM {ks}.leases WHERE range = ? IF holder = ?",
@@ -811,7 +825,7 @@ class CassandraStore(MusicStore):
         )
 
     def set_applied(self, site: str, range_name: str, seq: int) -> None:
-        site, range_name = _site_name(site), _range_name(range_name)
+        site, range_name = _site_name(site), self._range(range_name)
         result = self._exec(
             "reporting applied position",
             "INSERT INTO {ks}.applied (range, site, seq, updated_at) "
@@ -828,7 +842,7 @@ class CassandraStore(MusicStore):
         )
 
     def reset_applied(self, site: str, range_name: str, seq: int) -> None:
-        site, range_name = _site_name(site), _range_name(range_name)
+        site, range_name = _site_name(site), self._range(range_name)
         self._exec(
             "resetting applied position",
             "UPDATE {ks}.applied SET seq = ?, updated_at = toTimestamp(now()) "
@@ -843,7 +857,7 @@ class CassandraStore(MusicStore):
         )
 
     def applied_positions(self, range_name: str) -> dict[str, AppliedPosition]:
-        range_name = _range_name(range_name)
+        range_name = self._range(range_name)
         rows = self._exec(
             "reading applied positions",
             "SELECT site, seq, updated_at FROM {ks}.applied WHERE range = ?",
@@ -854,7 +868,7 @@ class CassandraStore(MusicStore):
     # -- trimming -------------------------------------------------------------------
 
     def trim(self, range_name: str, margin: int = 0, stale_after: float | None = None) -> int:
-        range_name = _range_name(range_name)
+        range_name = self._range(range_name)
         current = self._range_row(range_name).trim_point or 0
         head = self._head(range_name, fresh=True)
         positions = self.applied_positions(range_name)
