@@ -59,8 +59,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
             base_port=TEST_BASE_PORT,
             first_ip=TEST_CASSANDRA_IP,
         )
-    except SandboxError as exc:
-        box.down()
+    except SandboxError as exc:  # up() has already stopped what it started
         unavailable(str(exc))
     yield box
     if not reuse:
@@ -73,8 +72,7 @@ def three_node_cassandra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     box = Sandbox(tmp_path_factory.mktemp("three"), say=_say)
     try:
         box.up(sites=0, cassandra_nodes=3, first_ip=THREE_NODE_IP)
-    except SandboxError as exc:
-        box.down()
+    except SandboxError as exc:  # up() has already stopped what it started
         unavailable(str(exc))
     yield box
     box.down()

@@ -13,9 +13,11 @@ checked against the command line).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ DEFAULT_DIR = ".sandbox"
 DEFAULT_BASE_PORT = 3310
 DEFAULT_FIRST_IP = "127.0.0.1"
 ALLOWED_NODE_COUNTS = (0, 1, 3)
+LOCK_FILE = ".lock"
 
 Say = Callable[[str], None]
 
@@ -90,6 +93,26 @@ class Sandbox:
         self.directory = Path(directory).resolve()
         self.say = say
         self.state = SandboxState.load(self.directory)
+
+    @contextlib.contextmanager
+    def _locked(self, create: bool = False) -> Iterator[None]:
+        """Hold the sandbox's lock file and work on a fresh copy of its state.
+
+        Several processes may drive one sandbox (a test session, a developer's
+        CLI): each operation re-reads the state under an exclusive lock and
+        saves it before releasing, so no process overwrites another's pids.
+        """
+        if not create and not self.directory.is_dir():
+            yield
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / LOCK_FILE, "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self.state = SandboxState.load(self.directory)
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     @property
     def config_path(self) -> Path:
@@ -181,7 +204,11 @@ class Sandbox:
         """
         records = self._plan(sites, cassandra_nodes, base_port, first_ip)
         self._preflight(records)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._locked(create=True):
+            return self._up_locked(self._plan(sites, cassandra_nodes, base_port, first_ip), heap_mb)
+
+    def _up_locked(self, records: list[ServiceRecord], heap_mb: int) -> list[ServiceRecord]:
+        self._preflight(records)
         started: list[ServiceRecord] = []
         try:
             for rec in records:
@@ -234,6 +261,10 @@ class Sandbox:
 
     def down(self, names: list[str] | None = None) -> list[str]:
         """Stop the services (all, or the named ones) gracefully; keep their data."""
+        with self._locked():
+            return self._down_locked(names)
+
+    def _down_locked(self, names: list[str] | None) -> list[str]:
         running = [rec for rec in self._select(names) if self.is_running(rec)]
         for rec in running:  # signal all first: they shut down in parallel
             self.say(f"{rec.name}: stopping (pid {rec.pid})")
@@ -248,6 +279,10 @@ class Sandbox:
 
     def kill(self, name: str) -> None:
         """kill -9 one service: the crash a failure test wants."""
+        with self._locked():
+            self._kill_locked(name)
+
+    def _kill_locked(self, name: str) -> None:
         rec = self._get(name)
         if not self.is_running(rec):
             raise SandboxError(f"{name} is not running")
@@ -258,6 +293,7 @@ class Sandbox:
 
     def pause(self, name: str, paused: bool = True) -> None:
         """SIGSTOP (or SIGCONT) one service: a hung, not dead, server."""
+        self.state = SandboxState.load(self.directory)
         rec = self._get(name)
         sig = signal.SIGSTOP if paused else signal.SIGCONT
         if not signal_process(rec.pid or 0, rec.marker, sig):
@@ -265,6 +301,10 @@ class Sandbox:
 
     def start(self, name: str, heap_mb: int = 512) -> float:
         """Start one stopped or killed service again, with its data; return start-up seconds."""
+        with self._locked():
+            return self._start_locked(name, heap_mb)
+
+    def _start_locked(self, name: str, heap_mb: int) -> float:
         rec = self._get(name)
         if self.is_running(rec):
             self.say(f"{name}: already running (pid {rec.pid})")
@@ -296,6 +336,7 @@ class Sandbox:
 
     def status(self) -> list[ServiceStatus]:
         """One line per service: running and accepting connections, or not."""
+        self.state = SandboxState.load(self.directory)
         rows = []
         for rec in self.state.of_kind("mariadb") + self.state.of_kind("cassandra"):
             running = self.is_running(rec)
