@@ -573,12 +573,16 @@ class CassandraStore(MusicStore):
     def _record(self, range_name: str, row: Any) -> LogRecord:
         payload = row.payload
         if row.chunk_id is not None:
-            parts = self._exec(
-                "reading entry chunks",
-                "SELECT chunk, data FROM {ks}.chunks WHERE chunk_id = ?",
-                (row.chunk_id,),
+            # A few chunks per page: one response must stay far below the
+            # native protocol's frame limit (16 MiB by default).
+            bound = self._q("SELECT chunk, data FROM {ks}.chunks WHERE chunk_id = ?").bind(
+                (row.chunk_id,)
             )
-            ordered = sorted((p.chunk, p.data) for p in parts)
+            bound.fetch_size = 4
+            ordered = run(
+                "reading entry chunks",
+                lambda: sorted((p.chunk, p.data) for p in self.session.execute(bound)),
+            )
             if [c for c, _ in ordered] != list(range(row.chunks)):
                 raise StoreUnavailableError(
                     f"range {range_name!r} entry {row.seq}: {len(ordered)} of {row.chunks} "
