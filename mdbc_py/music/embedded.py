@@ -463,6 +463,26 @@ class EmbeddedStore(MusicStore):
                 ).fetchall()
         return [OwnerChange(*row) for row in rows]
 
+    # -- settings ---------------------------------------------------------
+
+    def put_setting(self, name: str, value: str | None) -> None:
+        """Store (or, with None, remove) a cluster-wide setting."""
+        with self._transaction(f"writing setting {name!r}", write=True) as conn:
+            if value is None:
+                conn.execute("DELETE FROM settings WHERE name = ?", (name,))
+            else:
+                conn.execute(
+                    "INSERT INTO settings (name, value) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    (name, value),
+                )
+
+    def get_setting(self, name: str) -> str | None:
+        """A cluster-wide setting, or None."""
+        with self._transaction(f"reading setting {name!r}", write=False) as conn:
+            row = conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
     # -- sites, leases, positions -----------------------------------------
 
     def register_site(self, name: str, info: dict[str, str] | None = None) -> None:

@@ -73,6 +73,12 @@ TABLES: tuple[str, ...] = (
     )
     """,
     """
+    CREATE TABLE IF NOT EXISTS settings (
+        name   TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    )
+    """,
+    """
     CREATE TABLE IF NOT EXISTS applied (
         site        TEXT NOT NULL,
         range_name  TEXT NOT NULL,

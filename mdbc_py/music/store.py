@@ -166,6 +166,16 @@ class MusicStore(abc.ABC):
     def reset_applied(self, site: str, range_name: str, seq: int) -> None:
         """Set a site's position to ``seq`` even if lower (after a resync from a snapshot)."""
 
+    # -- settings -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_setting(self, name: str, value: str | None) -> None:
+        """Store a cluster-wide setting (``None`` removes it), e.g. ``failover.paused``."""
+
+    @abc.abstractmethod
+    def get_setting(self, name: str) -> str | None:
+        """A cluster-wide setting, or None."""
+
     # -- trimming -----------------------------------------------------------
 
     @abc.abstractmethod

@@ -744,6 +744,24 @@ class CassandraStore(MusicStore):
         changes.sort(key=lambda c: (c.at, c.to_epoch), reverse=True)
         return changes[:limit]
 
+    # -- settings ---------------------------------------------------------------------
+
+    def put_setting(self, name: str, value: str | None) -> None:
+        if value is None:
+            self._exec("removing a setting", "DELETE FROM {ks}.settings WHERE name = ?", (name,))
+        else:
+            self._exec(
+                "writing a setting",
+                "INSERT INTO {ks}.settings (name, value) VALUES (?, ?)",
+                (name, value),
+            )
+
+    def get_setting(self, name: str) -> str | None:
+        row = self._exec(
+            "reading a setting", "SELECT value FROM {ks}.settings WHERE name = ?", (name,)
+        ).one()
+        return None if row is None else str(row.value)
+
     # -- sites, leases, positions ---------------------------------------------------
 
     def register_site(self, name: str, info: dict[str, str] | None = None) -> None:

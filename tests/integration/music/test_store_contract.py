@@ -231,3 +231,14 @@ def test_64_mib_entry_round_trips_and_larger_is_refused(store: MusicStore, range
         store.append(range_name, 1, [entry("ok"), NewEntry("huge", big + b"x" * (1 << 20))])
     assert store.describe_range(range_name).tail == 2
     assert store.find_txid(range_name, "ok") is None
+
+
+def test_settings_round_trip(store: MusicStore) -> None:
+    name = f"test.setting.{time.time_ns()}"
+    assert store.get_setting(name) is None
+    store.put_setting(name, "on")
+    assert store.get_setting(name) == "on"
+    store.put_setting(name, "off")
+    assert store.get_setting(name) == "off"
+    store.put_setting(name, None)
+    assert store.get_setting(name) is None
