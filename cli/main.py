@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from cli.init_cmd import init
 from cli.sandbox_cmd import sandbox
 from mdbc_py import __version__
 
@@ -19,6 +20,7 @@ def cli() -> None:
 
 
 cli.add_command(sandbox)
+cli.add_command(init)
 
 
 def main() -> None:

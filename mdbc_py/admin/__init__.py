@@ -1,0 +1,1 @@
+"""Administrative operations behind the ``mdbc`` CLI (init, status ...)."""

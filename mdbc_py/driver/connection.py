@@ -1,0 +1,468 @@
+"""``mdbc_py.Connection``: a PEP 249 connection whose commits are durable across sites.
+
+It wraps one PyMySQL connection to the local site's MariaDB and keeps
+PyMySQL's behaviour and errors for everything that is only local (reads,
+session state). For writes it adds three things:
+
+- before a write runs: the range it touches must be owned by this site and
+  be the only range of the transaction (else ``NotOwnerError`` /
+  ``CrossRangeError``, and the statement is not sent);
+- at commit: the staged row images become one log entry, appended to the
+  MUSIC store (group commit) before the local COMMIT (see ``commit``);
+- DDL: executed locally, then logged as a statement entry, and the capture
+  triggers of the tables it touched are regenerated.
+
+In autocommit mode the server session runs with autocommit on, so reads
+cost nothing extra; each write statement is wrapped in a transaction of its
+own and committed through the same path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any
+
+import pymysql
+from pymysql.connections import Connection as RawConnection
+from pymysql.cursors import Cursor
+
+from mdbc_py import capture, errors
+from mdbc_py.config import Config, load
+from mdbc_py.driver import commit as commit_path
+from mdbc_py.driver.runtime import Runtime
+from mdbc_py.driver.transaction import Transaction
+from mdbc_py.errors import (
+    CommitOutcomeUnknownError,
+    ConfigError,
+    CrossRangeError,
+    FailoverError,
+    FencedError,
+    NotOwnerError,
+    StoreUnavailableError,
+)
+from mdbc_py.log import DdlStatement
+from mdbc_py.log.chunks import check_size
+from mdbc_py.music import RangeState
+from mdbc_py.replication import positions
+from mdbc_py.sql import Kind, Statement, TableRef, Tcl, classify
+
+log = logging.getLogger(__name__)
+
+PASSTHROUGH = frozenset(
+    {
+        "get_server_info",
+        "server_version",
+        "server_thread_id",
+        "server_capabilities",
+        "server_status",
+        "thread_id",
+        "get_host_info",
+        "get_proto_info",
+        "host_info",
+        "host",
+        "port",
+        "user",
+        "db",
+        "charset",
+        "collation",
+        "encoding",
+        "character_set_name",
+        "set_character_set",
+        "set_charset",
+        "show_warnings",
+        "insert_id",
+        "affected_rows",
+        "use_unicode",
+        "client_flag",
+        "sql_mode",
+        "decoders",
+        "encoders",
+        "get_transaction_status",
+        "write_timeout",
+        "read_timeout",
+    }
+)
+"""PyMySQL connection attributes that mdbc_py connections pass through (see __getattr__)."""
+
+DDL_APPEND_SECONDS = 30.0
+"""How long a DDL that already ran locally keeps retrying its append."""
+
+
+class Connection:
+    """A DB-API 2.0 connection to one site (see the module docstring)."""
+
+    # PEP 249 optional extension: the exception classes as attributes.
+    Error = errors.Error
+    Warning = errors.Warning
+    InterfaceError = errors.InterfaceError
+    DatabaseError = errors.DatabaseError
+    DataError = errors.DataError
+    OperationalError = errors.OperationalError
+    IntegrityError = errors.IntegrityError
+    InternalError = errors.InternalError
+    ProgrammingError = errors.ProgrammingError
+    NotSupportedError = errors.NotSupportedError
+
+    def __init__(
+        self, *, site: str | None = None, config: str | Config | None = None, **kwargs: Any
+    ) -> None:
+        cfg = config if isinstance(config, Config) else load(config)
+        site_name = site or cfg.local_site
+        if site_name is None:
+            raise ConfigError(
+                "which site is this connection at? pass site='dc1', set MDBC_SITE, or "
+                "set local_site in mdbc.toml"
+            )
+        self.config = cfg
+        self.site = cfg.site(site_name)
+        self.runtime = Runtime.for_config(cfg)
+        self._autocommit = bool(kwargs.pop("autocommit", False))
+        self.cursorclass = kwargs.pop("cursorclass", pymysql.cursors.Cursor)
+        merged: dict[str, Any] = {**self.site.connect_kwargs(), **kwargs}
+        if "db" in merged and "database" not in merged:
+            merged["database"] = merged.pop("db")
+        self._connect_kwargs = {k: v for k, v in merged.items() if k != "database"}
+        self._raw: RawConnection = pymysql.connect(
+            **merged, autocommit=self._autocommit, cursorclass=self.cursorclass
+        )
+        self._current_db: str | None = merged.get("database")
+        self._tx = Transaction()
+        self._temp_tables: set[TableRef] = set()
+        self.messages: list[tuple[type, Any]] = []
+
+    # -- PEP 249 ------------------------------------------------------------
+
+    def cursor(self, cursor: type | None = None) -> Any:
+        """A new cursor (``cursor=`` picks a PyMySQL cursor class, e.g. DictCursor)."""
+        from mdbc_py.driver.cursor import Cursor
+
+        return Cursor(self, self._raw.cursor(cursor or self.cursorclass))
+
+    def commit(self) -> None:
+        """Make the open transaction durable in the store, then commit locally."""
+        self._check_open()
+        try:
+            self._commit()
+        finally:
+            self._tx.reset()
+
+    def rollback(self) -> None:
+        """Discard the open transaction (its staged rows go with it)."""
+        self._check_open()
+        try:
+            self._raw.rollback()
+        finally:
+            self._tx.reset()
+
+    def close(self) -> None:
+        """Close the connection; an open transaction is rolled back (by the server)."""
+        if self._raw.open:
+            self._raw.close()
+        self._tx.reset()
+
+    @property
+    def open(self) -> bool:
+        """True until ``close``."""
+        return bool(self._raw.open)
+
+    def autocommit(self, value: bool) -> None:
+        """Switch autocommit; switching it on commits the open transaction first."""
+        value = bool(value)
+        if value and not self._autocommit and self._tx.has_writes:
+            self.commit()
+        elif value and not self._autocommit:
+            self._raw.commit()
+            self._tx.reset()
+        self._raw.autocommit(value)
+        self._autocommit = value
+
+    def get_autocommit(self) -> bool:
+        """The driver's autocommit mode."""
+        return self._autocommit
+
+    def ping(self, reconnect: bool = True) -> None:
+        """Check the connection to the local database (reconnecting if asked)."""
+        self._raw.ping(reconnect=reconnect)
+
+    def select_db(self, db: str) -> None:
+        """Change the current database (``USE``)."""
+        self._raw.select_db(db)
+        self._current_db = db
+
+    def begin(self) -> None:
+        """Start a transaction explicitly (committing an open one first)."""
+        if self._tx.has_writes:
+            self.commit()
+        self._raw.begin()
+        self._tx.reset()
+        self._tx.explicit = True
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+    def escape(self, obj: Any, mapping: Any = None) -> str:
+        """Escape a value as PyMySQL would."""
+        return self._raw.escape(obj, mapping)
+
+    def literal(self, obj: Any) -> str:
+        """Alias of ``escape`` kept for PyMySQL compatibility."""
+        return self._raw.literal(obj)
+
+    def __getattr__(self, name: str) -> Any:
+        """PyMySQL's introspection attributes (server version, charset ...), read-only.
+
+        Only names on the allow-list pass: anything that could send SQL
+        around the driver (``query``, ``_execute_command``) must not.
+        """
+        if name in PASSTHROUGH:
+            return getattr(self.__dict__["_raw"], name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def raw(self) -> RawConnection:
+        """The underlying PyMySQL connection (reads and diagnostics only)."""
+        return self._raw
+
+    @property
+    def current_db(self) -> str | None:
+        """The database unqualified table names resolve to."""
+        return self._current_db
+
+    def _check_open(self) -> None:
+        if not self._raw.open:
+            raise errors.InterfaceError(0, "the connection is closed")
+
+    # -- statement hooks (called by the cursor) -----------------------------------
+
+    def classify(self, sql: str) -> Statement:
+        """Classify ``sql`` against this connection's current database."""
+        return classify(sql, self._current_db)
+
+    def before_statement(self, stmt: Statement) -> str | None:
+        """Check a statement before it is sent; return the range it writes, if any.
+
+        Raises (and sends nothing) for a cross-range transaction, a write at a
+        site that does not own the range, or a range in a change of owner.
+        """
+        if stmt.kind is Kind.UNKNOWN and not stmt.written:
+            return None
+        ranges = self.runtime.ranges.ranges_written(stmt, temporary=self._temp_tables)
+        if not ranges:
+            return None
+        if len(ranges) > 1 or (self._tx.range_name and self._tx.range_name not in ranges):
+            names = sorted(ranges | ({self._tx.range_name} if self._tx.range_name else set()))
+            raise CrossRangeError(
+                f"this transaction would span ranges {', '.join(names)}: each range has its own "
+                "log and owner, so one transaction must stay in one; put the tables in one "
+                "range in mdbc.toml or split the transaction (nothing was executed)"
+            )
+        range_name = next(iter(ranges))
+        self._require_owner(range_name)
+        return range_name
+
+    def _require_owner(self, range_name: str) -> None:
+        info = self.runtime.owner(range_name)
+        if info.owner != self.site.name:
+            info = self.runtime.owner(range_name, fresh=True)
+        if info.owner != self.site.name:
+            raise NotOwnerError(
+                f"range {range_name!r} is owned by site {info.owner!r} (epoch {info.epoch}), "
+                f"not by {self.site.name!r} where this connection is: send writes to "
+                f'{info.owner!r}, or set mode = "route" (nothing was executed)'
+            )
+        if info.state is not RangeState.OPEN and not self._tx.has_writes:
+            info = self.runtime.owner(range_name, fresh=True)
+            if info.state is not RangeState.OPEN:
+                raise FailoverError(
+                    f"range {range_name!r} is {info.state.value}: a change of owner is under way "
+                    "(nothing was executed); retry the transaction shortly"
+                )
+        if self._tx.epoch is not None and self._tx.epoch != info.epoch:
+            raise FailoverError(
+                f"range {range_name!r} changed epoch from {self._tx.epoch} to {info.epoch} "
+                "during this transaction; roll back and retry"
+            )
+        self._tx.epoch = info.epoch
+
+    def start_write(self, stmt: Statement, range_name: str | None) -> None:
+        """Record a write that is about to run; wrap it if in autocommit mode."""
+        if self._autocommit and not self._tx.explicit and not self._tx.implicit:
+            self._raw.begin()
+            self._tx.implicit = True
+        if range_name is not None:
+            self._tx.range_name = range_name
+            self._tx.has_writes = True
+            self._tx.tables.update(t for t in stmt.written if t.db is not None)
+
+    def after_write(self, ok: bool) -> None:
+        """End the wrapping transaction of an autocommit write statement."""
+        if not self._tx.implicit:
+            return
+        if ok:
+            self.commit()
+        else:
+            self.rollback()
+
+    def note_session_effects(self, sql: str, stmt: Statement) -> None:
+        """Track ``USE`` and temporary tables after a statement succeeded."""
+        if stmt.use_db is not None:
+            self._current_db = stmt.use_db
+        if stmt.temporary:
+            tables = {t for t in stmt.ddl_tables if not t.is_wildcard}
+            if sql.lstrip().upper().startswith("DROP"):
+                self._temp_tables -= tables
+            else:
+                self._temp_tables |= tables
+
+    def transaction_control(self, stmt: Statement) -> bool:
+        """Handle COMMIT / ROLLBACK / BEGIN / SET autocommit sent as SQL; True if handled."""
+        if stmt.parts:
+            return False
+        if stmt.tcl is Tcl.COMMIT:
+            self.commit()
+            return True
+        if stmt.tcl is Tcl.ROLLBACK:
+            self.rollback()
+            return True
+        if stmt.tcl is Tcl.BEGIN:
+            self.begin()
+            return False  # still sent: it may carry options (READ ONLY, CONSISTENT SNAPSHOT)
+        if stmt.kind is Kind.SESSION and stmt.autocommit is not None:
+            self.autocommit(stmt.autocommit)
+            return True
+        return False
+
+    # -- commit path ----------------------------------------------------------------
+
+    def _commit(self) -> None:
+        if not self._tx.has_writes:
+            self._raw.commit()
+            return
+        range_name = self._tx.range_name
+        assert range_name is not None and self._tx.epoch is not None
+        try:
+            changes = commit_path.collect_changes(self._raw, self._tx.tables)
+            if not changes:
+                self._raw.commit()
+                return
+            range_of = {
+                c.table: self.runtime.ranges.range_of(TableRef(*c.table.split(".", 1)))
+                for c in changes
+            }
+            commit_path.check_changes_in_range(changes, range_of, range_name)
+            payload = commit_path.build_payload(self.site.name, range_name, changes)
+            entry = commit_path.encode_entry(payload)
+            check_size(entry.payload)
+        except BaseException:
+            self._safe_rollback()
+            raise
+        try:
+            seq = self.runtime.committer.append(range_name, self._tx.epoch, entry)
+        except FencedError:
+            self._safe_rollback()
+            self.runtime.forget_owner(range_name)
+            raise
+        except (StoreUnavailableError, CommitOutcomeUnknownError):
+            self._safe_rollback()
+            raise
+        except BaseException:
+            self._safe_rollback()
+            raise
+        try:
+            commit_path.local_commit(self._raw, range_name, seq, payload.txid)
+        except pymysql.err.Error as exc:
+            log.warning("range %s entry %s (txid %s) is durable in the log but the local COMMIT "
+                        "failed (%s): applying it from the log", range_name, seq, payload.txid,
+                        exc)  # fmt: skip
+            commit_path.repair_from_log(self._connect_kwargs, seq, payload)
+
+    def _safe_rollback(self) -> None:
+        # If the connection is gone, the server has rolled the transaction back.
+        with contextlib.suppress(pymysql.err.Error):
+            self._raw.rollback()
+
+    # -- DDL ------------------------------------------------------------------
+
+    def run_ddl(self, raw_cursor: Any, sql: str, stmt: Statement, range_name: str) -> int:
+        """Execute DDL locally, then log it, then regenerate capture of its tables.
+
+        DDL cannot be rolled back, so it runs first: a statement MariaDB
+        refuses never reaches the log. If the append then fails, this site's
+        schema is ahead of the log: the site is marked ``needs-resync`` and
+        the error says so.
+        """
+        epoch = self._tx.epoch
+        assert epoch is not None, "before_statement checked the owner"
+        if self._tx.has_writes:
+            self.commit()
+        else:
+            self._raw.commit()
+            self._tx.reset()
+        result = raw_cursor.execute(sql)
+        payload = commit_path.build_payload(
+            self.site.name, range_name, [], DdlStatement(self._current_db, sql)
+        )
+        entry = commit_path.encode_entry(payload)
+        seq = self._append_ddl(range_name, epoch, entry)
+        self._raw.begin()
+        commit_path.local_commit(self._raw, range_name, seq, payload.txid)
+        self._recapture(stmt)
+        return int(result)
+
+    def _append_ddl(self, range_name: str, epoch: int, entry: Any) -> int:
+        deadline = time.monotonic() + DDL_APPEND_SECONDS
+        while True:
+            try:
+                return self.runtime.committer.append(range_name, epoch, entry)
+            except StoreUnavailableError as exc:
+                if time.monotonic() < deadline:
+                    time.sleep(1.0)
+                    continue
+                self._mark_needs_resync(range_name, f"DDL not logged: {exc}")
+                raise StoreUnavailableError(
+                    f"DDL ran at site {self.site.name!r} but could not be logged for "
+                    f"{DDL_APPEND_SECONDS:.0f} s ({exc}); the site is marked needs-resync: "
+                    f"rebuild it with 'mdbc resync --site {self.site.name} --full'"
+                ) from None
+            except (FencedError, CommitOutcomeUnknownError) as exc:
+                self._mark_needs_resync(range_name, f"DDL not logged: {exc}")
+                raise type(exc)(
+                    f"{exc}. The DDL already ran at site {self.site.name!r}, which is marked "
+                    f"needs-resync: rebuild it with 'mdbc resync --site {self.site.name} --full'"
+                ) from None
+
+    def _mark_needs_resync(self, range_name: str, why: str) -> None:
+        try:
+            with self._raw.cursor(Cursor) as cur:
+                positions.set_state(cur, f"needs-resync:{range_name}", why[:1000])
+            self._raw.commit()
+        except pymysql.err.Error:
+            log.error("site %s must be resynced for range %s (%s)", self.site.name, range_name, why)
+
+    def _recapture(self, stmt: Statement) -> None:
+        """Regenerate (or drop) the capture of every table the DDL named."""
+        for table in stmt.ddl_tables:
+            if table.is_wildcard or table.db is None:
+                continue
+            if self.runtime.ranges.range_of(table) is None:
+                continue
+            with self._raw.cursor(Cursor) as cur:
+                cur.execute(
+                    "SELECT TABLE_TYPE FROM information_schema.TABLES "
+                    "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+                    (table.db, table.name),
+                )
+                row = cur.fetchone()
+            self._raw.commit()
+            if row is None:
+                capture.remove_table(self._raw, table.db, table.name)
+            elif row[0] == "BASE TABLE":
+                capture.install_table(self._raw, table.db, table.name)

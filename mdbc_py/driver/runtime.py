@@ -1,0 +1,109 @@
+"""What the connections of one process share: the store, group commit, ranges, owners.
+
+A process may open hundreds of connections (an SO service's pool), but it
+needs one store session, one group committer (so their commits share
+appends) and one view of who owns each range. ``Runtime.for_config`` hands
+out that shared state, created lazily: a connection that only reads never
+touches the store.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+from mdbc_py.config import Config
+from mdbc_py.music import GroupCommitter, MusicStore, RangeInfo, open_store
+from mdbc_py.sql import RangeMap, RangeSpec
+
+OWNER_CACHE_SECONDS = 1.0
+"""How long a range's owner and epoch are trusted without asking the store.
+
+A stale answer is never unsafe (the store refuses a stale epoch at append);
+it only decides how soon a connection notices a change of owner.
+"""
+
+
+@dataclass
+class _Cached:
+    info: RangeInfo
+    at: float
+
+
+class Runtime:
+    """Shared, lazily created state of all connections using one configuration."""
+
+    _registry: ClassVar[dict[int | str, Runtime]] = {}
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.ranges = RangeMap(
+            {
+                name: RangeSpec(r.database, frozenset(r.tables) if r.tables else None)
+                for name, r in cfg.ranges.items()
+            }
+        )
+        self._lock = threading.Lock()
+        self._store: MusicStore | None = None
+        self._committer: GroupCommitter | None = None
+        self._owners: dict[str, _Cached] = {}
+
+    @classmethod
+    def for_config(cls, cfg: Config) -> Runtime:
+        """The runtime of ``cfg`` (one per configuration file per process)."""
+        key: int | str = cfg.source or id(cfg)
+        with cls._registry_lock:
+            runtime = cls._registry.get(key)
+            if runtime is None:
+                runtime = cls._registry[key] = cls(cfg)
+            return runtime
+
+    @classmethod
+    def reset_all(cls) -> None:
+        """Close every runtime of this process (tests; after fork)."""
+        with cls._registry_lock:
+            for runtime in cls._registry.values():
+                runtime.close()
+            cls._registry.clear()
+
+    @property
+    def store(self) -> MusicStore:
+        """The store session, opened on first use."""
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.cfg.store, create=False)
+            return self._store
+
+    @property
+    def committer(self) -> GroupCommitter:
+        """The process-wide group committer."""
+        store = self.store
+        with self._lock:
+            if self._committer is None:
+                self._committer = GroupCommitter(store)
+            return self._committer
+
+    def owner(self, range_name: str, fresh: bool = False) -> RangeInfo:
+        """Owner, epoch and state of a range; cached for ``OWNER_CACHE_SECONDS``."""
+        now = time.monotonic()
+        cached = self._owners.get(range_name)
+        if cached is not None and not fresh and now - cached.at < OWNER_CACHE_SECONDS:
+            return cached.info
+        info = self.store.describe_range(range_name)
+        self._owners[range_name] = _Cached(info, now)
+        return info
+
+    def forget_owner(self, range_name: str) -> None:
+        """Drop the cached owner (after a FencedError)."""
+        self._owners.pop(range_name, None)
+
+    def close(self) -> None:
+        """Close the store session."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+            self._store = None
+            self._committer = None

@@ -1,0 +1,141 @@
+"""Apply log entries to a site's MariaDB: exactly once, in order, triggers silent.
+
+One entry is applied in one local transaction together with its row in
+``mdbc.applied`` (see ``positions``), so a crash at any point leaves either
+all of it or none of it. Row changes are replayed as plain INSERT / UPDATE /
+DELETE by primary key with foreign keys on, so ``ON DELETE CASCADE`` does at
+the replica what it did at the owner (cascaded deletions fire no trigger and
+are not in the log). The session sets ``@mdbc_replay`` so the capture
+triggers do not stage the replayed rows again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import pymysql
+from pymysql.connections import Connection
+from pymysql.cursors import Cursor
+
+from mdbc_py.log.model import Column, EntryPayload, Op, RowChange, Value
+from mdbc_py.replication import positions
+
+log = logging.getLogger(__name__)
+
+# MariaDB errors that mean "this DDL already happened here" when a DDL entry is
+# replayed on a site where it ran before its applied row could be recorded.
+DDL_ALREADY_DONE = {
+    1007,  # database exists
+    1008,  # database doesn't exist (drop)
+    1050,  # table exists
+    1051,  # unknown table (drop)
+    1060,  # duplicate column
+    1061,  # duplicate key name
+    1091,  # can't drop field or key: doesn't exist
+    1146,  # table doesn't exist (rename/alter of a dropped table)
+}
+
+
+def quote_ident(name: str) -> str:
+    """Backquote an identifier, doubling embedded backquotes."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def quote_table(qualified: str) -> str:
+    """``db.table`` as ``\\`db\\`.\\`table\\```; the split is at the first dot."""
+    db, _, table = qualified.partition(".")
+    return f"{quote_ident(db)}.{quote_ident(table)}"
+
+
+def sql_value(value: Value) -> Value:
+    """Adapt a captured value for PyMySQL's escaping where it differs from a SELECT's type.
+
+    A SET column comes back from SELECT as a Python set; as a parameter it must
+    be the comma-separated string MariaDB expects.
+    """
+    if isinstance(value, set | frozenset):
+        return ",".join(sorted(value))
+    return value
+
+
+def begin_replay(conn: Connection) -> None:
+    """Prepare a session for replay: triggers silent, foreign keys on."""
+    with conn.cursor() as cur:
+        cur.execute("SET @mdbc_replay = 1, SESSION foreign_key_checks = 1")
+
+
+def _where(pk: Sequence[Column]) -> tuple[str, list[Value]]:
+    clause = " AND ".join(f"{quote_ident(c)} = %s" for c, _ in pk)
+    return clause, [sql_value(v) for _, v in pk]
+
+
+def apply_change(cur: Cursor, change: RowChange) -> None:
+    """Replay one row change."""
+    table = quote_table(change.table)
+    if change.op is Op.INSERT:
+        assert change.row is not None
+        cols = ", ".join(quote_ident(c) for c, _ in change.row)
+        marks = ", ".join(["%s"] * len(change.row))
+        cur.execute(
+            f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+            [sql_value(v) for _, v in change.row],
+        )
+    elif change.op is Op.UPDATE:
+        assert change.row is not None
+        sets = ", ".join(f"{quote_ident(c)} = %s" for c, _ in change.row)
+        where, keys = _where(change.pk)
+        cur.execute(
+            f"UPDATE {table} SET {sets} WHERE {where}",
+            [sql_value(v) for _, v in change.row] + keys,
+        )
+    else:
+        where, keys = _where(change.pk)
+        cur.execute(f"DELETE FROM {table} WHERE {where}", keys)
+
+
+def apply_entry(conn: Connection, seq: int, payload: EntryPayload) -> bool:
+    """Apply one entry in its own transaction; False if it was already applied.
+
+    The caller's session must have been prepared with ``begin_replay``.
+    """
+    if payload.ddl is not None:
+        return _apply_ddl(conn, seq, payload)
+    with conn.cursor() as cur:
+        cur.execute("START TRANSACTION")
+        try:
+            if positions.is_applied(cur, payload.range_name, seq):
+                conn.rollback()
+                return False
+            for change in payload.changes:
+                apply_change(cur, change)
+            positions.record(cur, payload.range_name, seq, payload.txid)
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+    return True
+
+
+def _apply_ddl(conn: Connection, seq: int, payload: EntryPayload) -> bool:
+    """DDL commits implicitly: run it, then record it; tolerate a DDL that already ran."""
+    assert payload.ddl is not None
+    with conn.cursor() as cur:
+        if positions.is_applied(cur, payload.range_name, seq):
+            conn.rollback()
+            return False
+        conn.rollback()
+        if payload.ddl.database:
+            cur.execute(f"USE {quote_ident(payload.ddl.database)}")
+        try:
+            cur.execute(payload.ddl.sql)
+        except pymysql.err.MySQLError as exc:
+            if exc.args and exc.args[0] in DDL_ALREADY_DONE:
+                log.info("range %s entry %s: DDL already applied here (%s)",
+                         payload.range_name, seq, exc.args[1])  # fmt: skip
+            else:
+                raise
+        cur.execute("START TRANSACTION")
+        positions.record(cur, payload.range_name, seq, payload.txid)
+        conn.commit()
+    return True

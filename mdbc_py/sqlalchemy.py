@@ -1,0 +1,43 @@
+"""The SQLAlchemy dialect ``mysql+mdbc``: SQLAlchemy over mdbc_py instead of PyMySQL.
+
+    create_engine("mysql+mdbc://user:pw@host:3306/requestdb?site=dc1&config=/etc/mdbc/mdbc.toml")
+
+Everything SQL-related is MySQL's dialect as used with PyMySQL (mdbc_py
+speaks PyMySQL's protocol, types and errors); only the DB-API module and the
+two extra connect arguments (``site``, ``config``) differ. Registered through
+the ``sqlalchemy.dialects`` entry point, so no import is needed.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy.dialects.mysql.pymysql import MySQLDialect_pymysql
+from sqlalchemy.engine.url import URL
+
+MDBC_QUERY_ARGS = ("site", "config")
+
+
+class MDBCDialect(MySQLDialect_pymysql):
+    """MySQL dialect with mdbc_py as the DB-API driver."""
+
+    driver = "mdbc"
+    supports_statement_cache = True
+
+    @classmethod
+    def import_dbapi(cls) -> ModuleType:
+        import mdbc_py
+
+        return mdbc_py
+
+    def create_connect_args(self, url: URL, _translate_args: Any = None) -> Any:
+        """PyMySQL's arguments, plus ``site`` and ``config`` from the URL query."""
+        extra = {k: url.query[k] for k in MDBC_QUERY_ARGS if k in url.query}
+        url = url.difference_update_query(MDBC_QUERY_ARGS)
+        args, kwargs = super().create_connect_args(url, _translate_args)
+        kwargs.update(extra)
+        return args, kwargs
+
+
+dialect = MDBCDialect
