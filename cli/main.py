@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from cli.admin_cmds import history, log_cmd, pause, promote, resume, status, switchover
+from cli.agent_cmd import agent
 from cli.init_cmd import init
 from cli.sandbox_cmd import sandbox
 from mdbc_py import __version__
@@ -21,6 +23,8 @@ def cli() -> None:
 
 cli.add_command(sandbox)
 cli.add_command(init)
+for command in (status, promote, switchover, pause, resume, history, log_cmd, agent):
+    cli.add_command(command)
 
 
 def main() -> None:

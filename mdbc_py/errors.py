@@ -36,6 +36,7 @@ __all__ = [
     "InterfaceError",
     "InternalError",
     "MdbcError",
+    "NotCapturedError",
     "NotOwnerError",
     "NotSupportedError",
     "OperationalError",
@@ -112,6 +113,13 @@ class CrossRangeError(MdbcError, ProgrammingError):
     Each range has its own log and owner, so such a transaction cannot be
     made durable atomically. Put the tables in one range in the
     configuration, or split the transaction.
+    """
+
+
+class NotCapturedError(MdbcError, ProgrammingError):
+    """A write to a table of a range that has no capture triggers at this site.
+
+    Its changes could not be logged, so the write is refused before it runs.
     """
 
 

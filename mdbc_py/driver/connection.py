@@ -39,13 +39,14 @@ from mdbc_py.errors import (
     CrossRangeError,
     FailoverError,
     FencedError,
+    NotCapturedError,
     NotOwnerError,
     StoreUnavailableError,
 )
 from mdbc_py.log import DdlStatement
 from mdbc_py.log.chunks import check_size
 from mdbc_py.music import RangeState
-from mdbc_py.replication import positions
+from mdbc_py.replication import apply, positions
 from mdbc_py.sql import Kind, Statement, TableRef, Tcl, classify
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,31 @@ class Connection:
             )
         range_name = next(iter(ranges))
         self._require_owner(range_name)
+        if stmt.kind is not Kind.DDL:
+            self._require_captured(stmt, range_name)
         return range_name
+
+    def _require_captured(self, stmt: Statement, range_name: str) -> None:
+        """Refuse a write to a range table without capture: it would not be replicated."""
+        for table in stmt.written:
+            if table.is_wildcard or table.db is None or table in self._temp_tables:
+                continue
+            if self.runtime.ranges.range_of(table) is None:
+                continue
+
+            def load(db: str) -> set[str]:
+                return set(capture.captured_tables(self._raw, db))
+
+            if table.name in self.runtime.captured(self.site.name, table.db, load):
+                continue
+            if table.name in self.runtime.captured(self.site.name, table.db, load, fresh=True):
+                continue
+            raise NotCapturedError(
+                f"table {table.db}.{table.name} of range {range_name!r} is not captured at site "
+                f"{self.site.name!r}: it has no primary key, or does not exist, or 'mdbc init' "
+                "has not run since it was created; its changes would not be replicated, so "
+                "nothing was executed"
+            )
 
     def _require_owner(self, range_name: str) -> None:
         info = self.runtime.owner(range_name)
@@ -414,7 +439,7 @@ class Connection:
         seq = self._append_ddl(range_name, epoch, entry)
         self._raw.begin()
         commit_path.local_commit(self._raw, range_name, seq, payload.txid)
-        self._recapture(stmt)
+        self._recapture(sql)
         return int(result)
 
     def _append_ddl(self, range_name: str, epoch: int, entry: Any) -> int:
@@ -447,22 +472,7 @@ class Connection:
         except pymysql.err.Error:
             log.error("site %s must be resynced for range %s (%s)", self.site.name, range_name, why)
 
-    def _recapture(self, stmt: Statement) -> None:
+    def _recapture(self, sql: str) -> None:
         """Regenerate (or drop) the capture of every table the DDL named."""
-        for table in stmt.ddl_tables:
-            if table.is_wildcard or table.db is None:
-                continue
-            if self.runtime.ranges.range_of(table) is None:
-                continue
-            with self._raw.cursor(Cursor) as cur:
-                cur.execute(
-                    "SELECT TABLE_TYPE FROM information_schema.TABLES "
-                    "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
-                    (table.db, table.name),
-                )
-                row = cur.fetchone()
-            self._raw.commit()
-            if row is None:
-                capture.remove_table(self._raw, table.db, table.name)
-            elif row[0] == "BASE TABLE":
-                capture.install_table(self._raw, table.db, table.name)
+        self.runtime.forget_captured(self.site.name)
+        apply.recapture(self._raw, self._current_db, sql, strict=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -50,6 +51,7 @@ class Runtime:
         self._store: MusicStore | None = None
         self._committer: GroupCommitter | None = None
         self._owners: dict[str, _Cached] = {}
+        self._captured: dict[tuple[str, str], set[str]] = {}
 
     @classmethod
     def for_config(cls, cfg: Config) -> Runtime:
@@ -95,6 +97,20 @@ class Runtime:
         info = self.store.describe_range(range_name)
         self._owners[range_name] = _Cached(info, now)
         return info
+
+    def captured(
+        self, site: str, db: str, load: Callable[[str], set[str]], fresh: bool = False
+    ) -> set[str]:
+        """Tables of ``db`` with capture installed at ``site`` (cached until a DDL)."""
+        key = (site, db)
+        if fresh or key not in self._captured:
+            self._captured[key] = load(db)
+        return self._captured[key]
+
+    def forget_captured(self, site: str) -> None:
+        """Drop what is known about captured tables at ``site`` (after a DDL)."""
+        for key in [k for k in self._captured if k[0] == site]:
+            self._captured.pop(key, None)
 
     def forget_owner(self, range_name: str) -> None:
         """Drop the cached owner (after a FencedError)."""

@@ -18,8 +18,10 @@ import pymysql
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
+from mdbc_py import capture
 from mdbc_py.log.model import Column, EntryPayload, Op, RowChange, Value
 from mdbc_py.replication import positions
+from mdbc_py.sql import classify
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ def sql_value(value: Value) -> Value:
 
 def begin_replay(conn: Connection) -> None:
     """Prepare a session for replay: triggers silent, foreign keys on."""
-    with conn.cursor() as cur:
+    with conn.cursor(Cursor) as cur:
         cur.execute("SET @mdbc_replay = 1, SESSION foreign_key_checks = 1")
 
 
@@ -101,7 +103,7 @@ def apply_entry(conn: Connection, seq: int, payload: EntryPayload) -> bool:
     """
     if payload.ddl is not None:
         return _apply_ddl(conn, seq, payload)
-    with conn.cursor() as cur:
+    with conn.cursor(Cursor) as cur:
         cur.execute("START TRANSACTION")
         try:
             if positions.is_applied(cur, payload.range_name, seq):
@@ -120,7 +122,7 @@ def apply_entry(conn: Connection, seq: int, payload: EntryPayload) -> bool:
 def _apply_ddl(conn: Connection, seq: int, payload: EntryPayload) -> bool:
     """DDL commits implicitly: run it, then record it; tolerate a DDL that already ran."""
     assert payload.ddl is not None
-    with conn.cursor() as cur:
+    with conn.cursor(Cursor) as cur:
         if positions.is_applied(cur, payload.range_name, seq):
             conn.rollback()
             return False
@@ -138,4 +140,34 @@ def _apply_ddl(conn: Connection, seq: int, payload: EntryPayload) -> bool:
         cur.execute("START TRANSACTION")
         positions.record(cur, payload.range_name, seq, payload.txid)
         conn.commit()
+    recapture(conn, payload.ddl.database, payload.ddl.sql)
     return True
+
+
+def recapture(conn: Connection, database: str | None, sql: str, strict: bool = False) -> None:
+    """Regenerate (or drop) the capture of every table a DDL statement named.
+
+    Every site keeps capture ready on every table of its ranges, so that any
+    replica can become owner at once.
+    """
+    stmt = classify(sql, database)
+    for table in stmt.ddl_tables:
+        if table.is_wildcard or table.db is None or table.name.startswith("mdbc_"):
+            continue
+        with conn.cursor(Cursor) as cur:
+            cur.execute(
+                "SELECT TABLE_TYPE FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+                (table.db, table.name),
+            )
+            row = next((r for r in cur.fetchall()), None)
+        conn.commit()
+        try:
+            if row is None:
+                capture.remove_table(conn, table.db, table.name)
+            elif row[0] == "BASE TABLE":
+                capture.install_table(conn, table.db, table.name)
+        except capture.NoPrimaryKeyError as exc:
+            if strict:
+                raise
+            log.warning("%s (the owner refuses writes to it too)", exc)

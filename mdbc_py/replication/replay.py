@@ -51,17 +51,22 @@ def catch_up(
     upto: int | None = None,
     progress: Progress = _noop,
     report: bool = True,
+    max_entries: int | None = None,
 ) -> ReplayResult:
     """Apply every entry of ``range_name`` up to ``upto`` (default: the tail now).
 
     ``conn`` must be a session of the site's MariaDB prepared with
     ``apply.begin_replay``. Raises ``TrimmedError`` when the entries needed
     are gone from the log (the site must be rebuilt from a snapshot).
+    ``max_entries`` bounds the work of one call (the agent's loop must stay
+    responsive).
     """
     with conn.cursor(Cursor) as cur:
         pos = positions.read(cur, range_name)
     conn.rollback()
     target = store.describe_range(range_name).tail if upto is None else upto
+    if max_entries is not None:
+        target = min(target, pos.contiguous + max_entries)
     applied = 0
     total = max(0, target - pos.contiguous - len(pos.above))
     seq = pos.contiguous + 1

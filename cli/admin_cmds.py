@@ -1,0 +1,231 @@
+"""``mdbc status | promote | switchover | pause | resume | history | log``."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+from collections.abc import Iterator
+
+import click
+
+from cli.common import config_option, fail_on_mdbc_errors, load_config
+from cli.output import FORMATS, emit
+from mdbc_py.admin.status import PAUSED_SETTING, collect_status
+from mdbc_py.config import Config
+from mdbc_py.log import decode
+from mdbc_py.music import MusicStore, open_store
+from mdbc_py.replication.promote import promote as do_promote
+from mdbc_py.replication.promote import switchover as do_switchover
+
+output_option = click.option(
+    "-o", "--output", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
+)
+
+
+@contextlib.contextmanager
+def opened(config_path: str | None) -> Iterator[tuple[Config, MusicStore]]:
+    """The configuration and a store session, closed afterwards."""
+    cfg = load_config(config_path)
+    store = fail_on_mdbc_errors(lambda: open_store(cfg.store, create=False))
+    try:
+        yield cfg, store
+    finally:
+        store.close()
+
+
+def _check_range(cfg: Config, name: str) -> None:
+    if name not in cfg.ranges:
+        raise click.BadParameter(
+            f"unknown range {name!r} (configured: {', '.join(sorted(cfg.ranges))})",
+            param_hint="RANGE",
+        )
+
+
+def _when(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+@click.command("status")
+@config_option
+@output_option
+def status(config_path: str | None, fmt: str) -> None:
+    """One row per range and site: role, state, epoch, applied, lag, lease."""
+    with opened(config_path) as (cfg, store):
+        rows = fail_on_mdbc_errors(lambda: collect_status(cfg, store))
+        paused = store.get_setting(PAUSED_SETTING) == "1"
+    emit(
+        [r.as_dict() for r in rows],
+        [
+            "range",
+            "site",
+            "role",
+            "state",
+            "epoch",
+            "applied",
+            "lag_entries",
+            "lag_seconds",
+            "lease",
+            "heartbeat_age",
+        ],
+        fmt,
+    )
+    if paused and fmt == "table":
+        click.echo("automatic failover: PAUSED ('mdbc resume' turns it back on)")
+
+
+@click.command("promote")
+@click.argument("range_name", metavar="RANGE")
+@click.option("--site", required=True, help="The site to make owner.")
+@click.option("--force", is_flag=True, help="Even if the current owner still holds its lease.")
+@config_option
+def promote(range_name: str, site: str, force: bool, config_path: str | None) -> None:
+    """Make SITE the owner of RANGE (fence the old owner, catch up, open)."""
+    with opened(config_path) as (cfg, store):
+        _check_range(cfg, range_name)
+        result = fail_on_mdbc_errors(
+            lambda: do_promote(
+                cfg, store, range_name, site, force=force, say=lambda m: click.echo(m, err=True)
+            )
+        )
+    click.echo(
+        f"{range_name}: owner {result.change.to_site} at epoch {result.change.to_epoch} "
+        f"(applied {result.applied} entries, {result.seconds:.2f} s)"
+    )
+
+
+@click.command("switchover")
+@click.argument("range_name", metavar="RANGE")
+@click.option("--to", "to_site", required=True, help="The site to hand the range to.")
+@click.option(
+    "--drain",
+    type=click.FloatRange(0, 60),
+    default=2.0,
+    show_default=True,
+    help="Seconds the old owner gets to finish in-flight transactions.",
+)
+@config_option
+def switchover(range_name: str, to_site: str, drain: float, config_path: str | None) -> None:
+    """Planned change of owner of RANGE: drain, fence, catch up, open. Loses nothing."""
+    with opened(config_path) as (cfg, store):
+        _check_range(cfg, range_name)
+        result = fail_on_mdbc_errors(
+            lambda: do_switchover(
+                cfg, store, range_name, to_site, drain, say=lambda m: click.echo(m, err=True)
+            )
+        )
+    click.echo(
+        f"{range_name}: owner {result.change.to_site} at epoch {result.change.to_epoch} "
+        f"(fenced at {result.change.tail}, {result.seconds:.2f} s)"
+    )
+
+
+@click.command("pause")
+@config_option
+def pause(config_path: str | None) -> None:
+    """Turn automatic failover off (for maintenance); manual promote still works."""
+    with opened(config_path) as (_, store):
+        fail_on_mdbc_errors(lambda: store.put_setting(PAUSED_SETTING, "1"))
+    click.echo("automatic failover paused")
+
+
+@click.command("resume")
+@config_option
+def resume(config_path: str | None) -> None:
+    """Turn automatic failover back on."""
+    with opened(config_path) as (_, store):
+        fail_on_mdbc_errors(lambda: store.put_setting(PAUSED_SETTING, None))
+    click.echo("automatic failover resumed")
+
+
+@click.command("history")
+@click.argument("range_name", metavar="[RANGE]", required=False)
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@config_option
+@output_option
+def history(range_name: str | None, limit: int, config_path: str | None, fmt: str) -> None:
+    """Changes of owner, newest first: when, from, to, epoch, tail, reason."""
+    with opened(config_path) as (cfg, store):
+        if range_name:
+            _check_range(cfg, range_name)
+        changes = fail_on_mdbc_errors(lambda: store.history(range_name, limit))
+    rows = [
+        {
+            "at": _when(c.at),
+            "range": c.range_name,
+            "from": c.from_site,
+            "to": c.to_site,
+            "epoch": c.to_epoch,
+            "tail": c.tail,
+            "reason": c.reason,
+        }
+        for c in changes
+    ]
+    emit(rows, ["at", "range", "from", "to", "epoch", "tail", "reason"], fmt)
+
+
+@click.command("log")
+@click.argument("range_name", metavar="RANGE")
+@click.option("--from", "from_seq", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
+@config_option
+@output_option
+def log_cmd(range_name: str, from_seq: int, limit: int, config_path: str | None, fmt: str) -> None:
+    """Decode and print log entries of RANGE (JSON shows every row image)."""
+    with opened(config_path) as (cfg, store):
+        _check_range(cfg, range_name)
+        records = fail_on_mdbc_errors(lambda: store.read(range_name, from_seq, limit))
+    if fmt == "json":
+        out = []
+        for r in records:
+            p = decode(r.payload)
+            out.append(
+                {
+                    "seq": r.seq,
+                    "epoch": r.epoch,
+                    "txid": r.txid,
+                    "appended_at": _when(r.appended_at),
+                    "origin": p.origin_site,
+                    "ddl": None
+                    if p.ddl is None
+                    else {"database": p.ddl.database, "sql": p.ddl.sql},
+                    "changes": [
+                        {
+                            "table": c.table,
+                            "op": c.op.value,
+                            "pk": dict(c.pk),
+                            "row": None if c.row is None else dict(c.row),
+                        }
+                        for c in p.changes
+                    ],
+                }
+            )
+        click.echo(json.dumps(out, indent=2, default=_jsonable))
+        return
+    rows = []
+    for r in records:
+        p = decode(r.payload)
+        what = (
+            f"DDL: {p.ddl.sql[:60]}"
+            if p.ddl
+            else f"{len(p.changes)} rows: " + ", ".join(sorted({c.table for c in p.changes}))
+        )
+        rows.append(
+            {
+                "seq": r.seq,
+                "epoch": r.epoch,
+                "at": _when(r.appended_at),
+                "origin": p.origin_site,
+                "txid": r.txid[:12],
+                "content": what,
+            }
+        )
+    emit(rows, ["seq", "epoch", "at", "origin", "txid", "content"], fmt)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, bytes):
+        return {"hex": value.hex()}
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)

@@ -1,0 +1,55 @@
+"""``mdbc agent --site S``: the long-running site agent."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import click
+
+from cli.common import config_option, fail_on_mdbc_errors, load_config
+from mdbc_py.metrics import AgentMetrics, serve
+from mdbc_py.replication.agent import Agent, AgentSettings
+
+
+@click.command("agent")
+@click.option("--site", required=True, help="The site this agent runs for.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Serve /metrics and /health on this port (0: do not serve).",
+)
+@click.option("--lease-ttl", type=click.FloatRange(0.5, 600), default=2.0, show_default=True)
+@click.option("--interval", type=click.FloatRange(0.05, 60), default=0.2, show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Log every decision at debug level too.")
+@config_option
+def agent(
+    site: str,
+    metrics_host: str,
+    metrics_port: int,
+    lease_ttl: float,
+    interval: float,
+    verbose: bool,
+    config_path: str | None,
+) -> None:
+    """Replay, hold leases, fail over automatically; SIGTERM stops it cleanly."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    cfg = load_config(config_path)
+    if site not in cfg.sites:
+        raise click.BadParameter(f"unknown site {site!r}", param_hint="--site")
+    settings = AgentSettings(
+        interval=interval, lease_ttl=lease_ttl, renew_every=min(lease_ttl / 4, 0.5)
+    )
+    metrics = AgentMetrics(site)
+    worker = fail_on_mdbc_errors(lambda: Agent(cfg, site, settings, metrics=metrics))
+    if metrics_port:
+        server = serve(metrics, metrics_host, metrics_port, worker.health)
+        click.echo(f"metrics on http://{metrics_host}:{server.server_port}/metrics", err=True)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    worker.run()

@@ -1,0 +1,91 @@
+"""``mdbc status``: one row per range and site, as ``patronictl list`` does for Patroni.
+
+Everything comes from the store (what the agents report), so status works
+while sites are down. Lag in seconds is the age of the oldest entry a site
+has not applied yet.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+from mdbc_py.config import Config
+from mdbc_py.music import MusicStore
+
+PAUSED_SETTING = "failover.paused"
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One range at one site."""
+
+    range: str
+    site: str
+    role: str
+    state: str
+    epoch: int
+    applied: int | None
+    lag_entries: int | None
+    lag_seconds: float | None
+    lease: str
+    heartbeat_age: float | None
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form."""
+        return asdict(self)
+
+
+def collect_status(cfg: Config, store: MusicStore, stale_after: float = 5.0) -> list[StatusRow]:
+    """The status table (see module docstring)."""
+    now = time.time()
+    sites = {s.name: s for s in store.list_sites()}
+    rows: list[StatusRow] = []
+    for name in sorted(cfg.ranges):
+        info = store.describe_range(name)
+        lease = store.get_lease(name)
+        positions = store.applied_positions(name)
+        behind = store.needs_resync(name)
+        for site in cfg.sites:
+            reg = sites.get(site)
+            age = now - reg.heartbeat_at if reg else None
+            alive = age is not None and age <= stale_after
+            pos = positions[site].seq if site in positions else None
+            owner = site == info.owner
+            if owner:
+                role = "owner"
+                state = info.state.value
+                lease_text = (
+                    f"{lease.holder} {max(0.0, lease.expires_at - now):.1f}s" if lease else "none"
+                )
+            else:
+                role = "replica"
+                lease_text = ""
+                if site in behind:
+                    state = "needs-resync"
+                elif not alive:
+                    state = "down" if reg else "unknown"
+                elif reg is not None and reg.info.get("db") == "down":
+                    state = "db-down"
+                else:
+                    state = "streaming"
+            lag = None if pos is None else max(0, info.tail - pos)
+            lag_s = None
+            if lag and pos is not None and not owner:
+                nxt = store.read(name, pos + 1, 1) if pos + 1 > info.trim_point else []
+                lag_s = round(now - nxt[0].appended_at, 2) if nxt else None
+            rows.append(
+                StatusRow(
+                    range=name,
+                    site=site,
+                    role=role,
+                    state=state,
+                    epoch=info.epoch,
+                    applied=pos,
+                    lag_entries=lag,
+                    lag_seconds=0.0 if lag == 0 else lag_s,
+                    lease=lease_text,
+                    heartbeat_age=None if age is None else round(age, 1),
+                )
+            )
+    return rows

@@ -1,0 +1,188 @@
+"""Changes of owner: the new owner's catch-up and opening, manual promote, switchover.
+
+Every change of owner has the same two halves:
+
+1. **fence**: one conditional write in the store moves the range to the new
+   site at epoch E+1, state ``fenced``, and returns the log's tail T at that
+   instant. From then on no append of epoch E can succeed.
+2. **open**: the new site applies every entry up to T (all that can ever
+   exist of epoch E), then sets the range ``open`` at E+1. Only then may it
+   accept writes. This is DESIGN.md invariant 5: promotion never loses data.
+
+``promote`` and ``switchover`` differ only in what happens before the fence:
+a switchover first drains the old owner (state ``draining``: in-flight
+transactions finish, new ones get a retryable error), a promote does not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pymysql.cursors import Cursor
+
+from mdbc_py.config import Config
+from mdbc_py.errors import MdbcError, OperationalError
+from mdbc_py.music import MusicStore, OwnerChange, RangeInfo, RangeState
+from mdbc_py.replication import positions, replay
+from mdbc_py.replication.sites import SiteUnreachableError, connect_site, set_read_only
+
+log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 2.0
+QUIET_SECONDS = 0.3
+
+
+class PromotionError(MdbcError, OperationalError):
+    """A promote or switchover was refused or could not finish; the message says why."""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The outcome of a change of owner."""
+
+    change: OwnerChange
+    opened: RangeInfo
+    applied: int
+    seconds: float
+
+
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def open_as_owner(
+    cfg: Config, store: MusicStore, change: OwnerChange, say: Say = _quiet
+) -> Promotion:
+    """The new owner's half: apply everything up to the fenced tail, then open."""
+    began = time.monotonic()
+    conn = connect_site(cfg, change.to_site)
+    try:
+        result = replay.catch_up(store, conn, change.to_site, change.range_name, upto=change.tail)
+        with conn.cursor(Cursor) as cur:
+            pos = positions.read(cur, change.range_name)
+        conn.rollback()
+        if pos.contiguous < change.tail:
+            raise PromotionError(
+                f"range {change.range_name!r}: site {change.to_site!r} applied up to "
+                f"{pos.contiguous} but the fenced tail is {change.tail}; it stays fenced, "
+                "run the promotion again once the log is readable"
+            )
+        set_read_only(conn, False)
+        conn.commit()
+    finally:
+        conn.close()
+    opened = store.set_state(change.range_name, change.to_epoch, RangeState.OPEN)
+    say(
+        f"range {change.range_name}: {change.to_site} applied {result.applied} entries up to "
+        f"{change.tail} and opened at epoch {change.to_epoch}"
+    )
+    return Promotion(change, opened, result.applied, time.monotonic() - began)
+
+
+def _check_target(cfg: Config, store: MusicStore, range_name: str, site: str) -> RangeInfo:
+    """Validate a promote/switchover target before anything changes."""
+    if site not in cfg.sites:
+        raise PromotionError(
+            f"unknown site {site!r} (configured: {', '.join(sorted(cfg.sites))}); nothing changed"
+        )
+    if cfg.sites[site].nofailover:
+        raise PromotionError(f"site {site!r} is tagged nofailover; nothing changed")
+    info = store.describe_range(range_name)
+    if info.owner == site and info.state is RangeState.OPEN:
+        raise PromotionError(f"site {site!r} already owns {range_name!r} (epoch {info.epoch})")
+    try:
+        connect_site(cfg, site, replay=False).close()
+    except SiteUnreachableError as exc:
+        raise PromotionError(
+            f"{exc}; cannot make it the owner of {range_name!r}; nothing changed"
+        ) from None
+    return info
+
+
+def promote(
+    cfg: Config,
+    store: MusicStore,
+    range_name: str,
+    site: str,
+    force: bool = False,
+    reason: str = "manual promote",
+    say: Say = _quiet,
+) -> Promotion:
+    """Make ``site`` the owner now. Without ``force`` only if the owner's lease is gone."""
+    info = _check_target(cfg, store, range_name, site)
+    if not force:
+        lease = store.get_lease(range_name)
+        if lease is not None and lease.holder == info.owner:
+            raise PromotionError(
+                f"range {range_name!r}: owner {info.owner!r} is alive (it holds the lease); use "
+                f"'mdbc switchover {range_name} --to {site}' for a planned change, or --force; "
+                "nothing changed"
+            )
+    change = store.change_owner(range_name, info.epoch, site, reason)
+    say(
+        f"range {range_name}: fenced epoch {info.epoch} ({info.owner}) at tail {change.tail}; "
+        f"{site} is owner at epoch {change.to_epoch}"
+    )
+    promotion = open_as_owner(cfg, store, change, say)
+    _demote_quietly(cfg, store, info.owner)
+    return promotion
+
+
+def switchover(
+    cfg: Config,
+    store: MusicStore,
+    range_name: str,
+    to_site: str,
+    drain_seconds: float = DRAIN_SECONDS,
+    say: Say = _quiet,
+) -> Promotion:
+    """Planned change of owner: drain, fence, catch up, open; nothing acknowledged is lost."""
+    info = _check_target(cfg, store, range_name, to_site)
+    if info.state is not RangeState.OPEN:
+        raise PromotionError(
+            f"range {range_name!r} is {info.state.value}: another change of owner is under way"
+        )
+    store.set_state(range_name, info.epoch, RangeState.DRAINING)
+    say(f"range {range_name}: draining {info.owner} (up to {drain_seconds:.1f} s)")
+    _wait_quiet(store, range_name, drain_seconds)
+    change = store.change_owner(range_name, info.epoch, to_site, reason="switchover")
+    say(f"range {range_name}: fenced {info.owner} at tail {change.tail}")
+    promotion = open_as_owner(cfg, store, change, say)
+    _demote_quietly(cfg, store, info.owner)
+    return promotion
+
+
+def _wait_quiet(store: MusicStore, range_name: str, limit: float) -> None:
+    """Wait until the tail has not moved for QUIET_SECONDS (or ``limit`` passed)."""
+    deadline = time.monotonic() + limit
+    tail = store.describe_range(range_name).tail
+    still_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now_tail = store.describe_range(range_name).tail
+        if now_tail != tail:
+            tail, still_since = now_tail, time.monotonic()
+        elif time.monotonic() - still_since >= QUIET_SECONDS:
+            return
+
+
+def _demote_quietly(cfg: Config, store: MusicStore, old_owner: str | None) -> None:
+    """Make the old owner read-only if it owns nothing any more and can be reached."""
+    if old_owner is None or old_owner not in cfg.sites:
+        return
+    if any(r.owner == old_owner for r in store.list_ranges() if r.name in cfg.ranges):
+        return
+    try:
+        conn = connect_site(cfg, old_owner, replay=False)
+    except SiteUnreachableError:
+        return  # its agent makes it read-only when it comes back
+    try:
+        set_read_only(conn, True)
+    finally:
+        conn.close()
