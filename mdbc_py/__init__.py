@@ -30,6 +30,7 @@ from pymysql import (
     TimestampFromTicks,
 )
 
+from mdbc_py.driver.retry import retry, retrying
 from mdbc_py.errors import (
     CommitOutcomeUnknownError,
     CrossRangeError,
@@ -110,5 +111,7 @@ __all__ = [
     "apilevel",
     "connect",
     "paramstyle",
+    "retry",
+    "retrying",
     "threadsafety",
 ]

@@ -11,6 +11,7 @@ Secrets (database passwords) are kept out of ``repr`` and out of every
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -270,3 +271,72 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{found}: cannot read: {exc.strerror}") from None
     return from_mapping(data, source=str(found), base=found.parent)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def to_toml(cfg: Config) -> str:
+    """The configuration as TOML that ``load`` reads back to an equal Config.
+
+    It contains the sites' passwords: write it with mode 0600 (``save``).
+    """
+    lines = [f"mode = {_toml_value(cfg.mode)}"]
+    if cfg.local_site:
+        lines.append(f"local_site = {_toml_value(cfg.local_site)}")
+    store = cfg.store
+    lines += ["", "[store]", f"backend = {_toml_value(store.backend)}"]
+    if store.backend == "cassandra":
+        lines += [
+            f"contact_points = {_toml_value(list(store.contact_points))}",
+            f"port = {store.port}",
+            f"keyspace = {_toml_value(store.keyspace)}",
+            f"replication = {_toml_value(dict(store.replication))}",
+        ]
+        if store.local_dc:
+            lines.append(f"local_dc = {_toml_value(store.local_dc)}")
+        if store.username:
+            lines.append(f"username = {_toml_value(store.username)}")
+            lines.append(f"password = {_toml_value(store.password or '')}")
+    else:
+        lines.append(f"path = {_toml_value(store.path)}")
+    for site in cfg.sites.values():
+        lines += [
+            "",
+            f"[sites.{site.name}]",
+            f"host = {_toml_value(site.host)}",
+            f"port = {site.port}",
+            f"user = {_toml_value(site.user)}",
+            f"password = {_toml_value(site.password)}",
+            f"priority = {site.priority}",
+            f"nofailover = {_toml_value(site.nofailover)}",
+        ]
+        if site.unix_socket:
+            lines.append(f"unix_socket = {_toml_value(site.unix_socket)}")
+    for rng in cfg.ranges.values():
+        lines += ["", f"[ranges.{rng.name}]", f"database = {_toml_value(rng.database)}"]
+        if rng.tables is not None:
+            lines.append(f"tables = {_toml_value(list(rng.tables))}")
+        if rng.initial_owner:
+            lines.append(f"initial_owner = {_toml_value(rng.initial_owner)}")
+    return "\n".join(lines) + "\n"
+
+
+def save(cfg: Config, path: str | os.PathLike[str]) -> Path:
+    """Write ``cfg`` to ``path`` (mode 0600: it holds passwords)."""
+    target = Path(path)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(to_toml(cfg))
+    return target

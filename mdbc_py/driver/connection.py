@@ -29,7 +29,7 @@ from pymysql.connections import Connection as RawConnection
 from pymysql.cursors import Cursor
 
 from mdbc_py import capture, errors
-from mdbc_py.config import Config, load
+from mdbc_py.config import Config, SiteConfig, load
 from mdbc_py.driver import commit as commit_path
 from mdbc_py.driver.runtime import Runtime
 from mdbc_py.driver.transaction import Transaction
@@ -45,7 +45,7 @@ from mdbc_py.errors import (
 )
 from mdbc_py.log import DdlStatement
 from mdbc_py.log.chunks import check_size
-from mdbc_py.music import RangeState
+from mdbc_py.music import RangeInfo, RangeState
 from mdbc_py.replication import apply, positions
 from mdbc_py.sql import Kind, Statement, TableRef, Tcl, classify
 
@@ -87,6 +87,12 @@ PASSTHROUGH = frozenset(
 )
 """PyMySQL connection attributes that mdbc_py connections pass through (see __getattr__)."""
 
+ADDRESS_KEYS = ("host", "port", "unix_socket", "user", "password", "passwd")
+"""Arguments that say where to connect: taken from the configuration in mode route."""
+
+OWNER_WAIT_SECONDS = 5.0
+"""How long a new transaction waits for a range in a change of owner to open."""
+
 DDL_APPEND_SECONDS = 30.0
 """How long a DDL that already ran locally keeps retrying its append."""
 
@@ -117,21 +123,76 @@ class Connection:
                 "set local_site in mdbc.toml"
             )
         self.config = cfg
-        self.site = cfg.site(site_name)
+        self.home_site = cfg.site(site_name)
+        self.site = self.home_site
+        """The site the session is at: home, or in mode ``route`` the owner it follows."""
         self.runtime = Runtime.for_config(cfg)
+        self.mode = cfg.mode
         self._autocommit = bool(kwargs.pop("autocommit", False))
         self.cursorclass = kwargs.pop("cursorclass", pymysql.cursors.Cursor)
-        merged: dict[str, Any] = {**self.site.connect_kwargs(), **kwargs}
-        if "db" in merged and "database" not in merged:
-            merged["database"] = merged.pop("db")
-        self._connect_kwargs = {k: v for k, v in merged.items() if k != "database"}
-        self._raw: RawConnection = pymysql.connect(
-            **merged, autocommit=self._autocommit, cursorclass=self.cursorclass
-        )
-        self._current_db: str | None = merged.get("database")
+        if "db" in kwargs and "database" not in kwargs:
+            kwargs["database"] = kwargs.pop("db")
+        self._user_kwargs = kwargs
+        self._current_db: str | None = kwargs.get("database")
+        if self.mode == "route" and self._current_db is not None:
+            owner = self._owner_of_db(self._current_db)
+            if owner is not None:
+                self.site = cfg.site(owner)
+        self._raw: RawConnection = self._open_raw(self.site)
         self._tx = Transaction()
         self._temp_tables: set[TableRef] = set()
         self.messages: list[tuple[type, Any]] = []
+
+    def _site_kwargs(self, site: SiteConfig) -> dict[str, Any]:
+        """PyMySQL arguments for ``site``: its address, then the caller's other arguments.
+
+        In mode ``route`` the address always comes from the configuration
+        (the session moves between sites); otherwise the caller's win.
+        """
+        user = dict(self._user_kwargs)
+        if self.mode == "route":
+            for key in ADDRESS_KEYS:
+                user.pop(key, None)
+        return {**site.connect_kwargs(), **user}
+
+    def _open_raw(self, site: SiteConfig) -> RawConnection:
+        kwargs = self._site_kwargs(site)
+        if self._current_db is not None:
+            kwargs["database"] = self._current_db
+        return pymysql.connect(**kwargs, autocommit=self._autocommit, cursorclass=self.cursorclass)
+
+    @property
+    def _connect_kwargs(self) -> dict[str, Any]:
+        return {k: v for k, v in self._site_kwargs(self.site).items() if k != "database"}
+
+    def _owner_of_db(self, db: str) -> str | None:
+        try:
+            range_name = self.runtime.ranges.range_of(TableRef.any_of(db))
+        except ValueError:  # the database is split over several ranges: no single owner
+            return None
+        if range_name is None:
+            return None
+        return self.runtime.owner(range_name).owner
+
+    def _follow(self, owner: str) -> None:
+        """Mode ``route``: move the session to the range's new owner.
+
+        Only between transactions: a transaction cut by the change of owner
+        raises FailoverError (its rows were at the old owner and are gone).
+        """
+        cut = self._tx.has_writes or self._tx.explicit
+        old = self._raw
+        self.site = self.config.site(owner)
+        self._raw = self._open_raw(self.site)
+        self._tx.reset()
+        with contextlib.suppress(pymysql.err.Error):
+            old.close()
+        log.info("route: connection now at %s, the owner", owner)
+        if cut:
+            raise FailoverError(
+                f"the owner changed to {owner!r} during this transaction; it was rolled back, "
+                "retry it (the connection now points at the new owner)"
+            )
 
     # -- PEP 249 ------------------------------------------------------------
 
@@ -295,27 +356,43 @@ class Connection:
 
     def _require_owner(self, range_name: str) -> None:
         info = self.runtime.owner(range_name)
-        if info.owner != self.site.name:
+        if info.owner != self.site.name or info.state is not RangeState.OPEN:
             info = self.runtime.owner(range_name, fresh=True)
+        if info.state is not RangeState.OPEN and not self._tx.has_writes:
+            info = self._wait_open(range_name, info)
+        if info.owner != self.site.name and self.mode == "route" and info.owner:
+            self._follow(info.owner)
         if info.owner != self.site.name:
             raise NotOwnerError(
                 f"range {range_name!r} is owned by site {info.owner!r} (epoch {info.epoch}), "
                 f"not by {self.site.name!r} where this connection is: send writes to "
                 f'{info.owner!r}, or set mode = "route" (nothing was executed)'
             )
-        if info.state is not RangeState.OPEN and not self._tx.has_writes:
-            info = self.runtime.owner(range_name, fresh=True)
-            if info.state is not RangeState.OPEN:
-                raise FailoverError(
-                    f"range {range_name!r} is {info.state.value}: a change of owner is under way "
-                    "(nothing was executed); retry the transaction shortly"
-                )
         if self._tx.epoch is not None and self._tx.epoch != info.epoch:
             raise FailoverError(
                 f"range {range_name!r} changed epoch from {self._tx.epoch} to {info.epoch} "
                 "during this transaction; roll back and retry"
             )
         self._tx.epoch = info.epoch
+
+    def _wait_open(self, range_name: str, info: RangeInfo) -> RangeInfo:
+        """Before a transaction's first write, wait out a change of owner (bounded).
+
+        During a switchover the range is ``draining`` then ``fenced`` for a
+        second or two; a new transaction waiting here instead of failing
+        keeps the promise of at most one retryable error per transaction.
+        """
+        deadline = time.monotonic() + OWNER_WAIT_SECONDS
+        while info.state is not RangeState.OPEN:
+            if time.monotonic() > deadline:
+                raise FailoverError(
+                    f"range {range_name!r} has been {info.state.value} for "
+                    f"{OWNER_WAIT_SECONDS:.0f} s: a change of owner is under way or stuck "
+                    "(nothing was executed); retry, and check 'mdbc status'"
+                )
+            time.sleep(0.05)
+            info = self.runtime.owner(range_name, fresh=True)
+        return info
 
     def start_write(self, stmt: Statement, range_name: str | None) -> None:
         """Record a write that is about to run; wrap it if in autocommit mode."""

@@ -114,3 +114,17 @@ def test_env_selects_the_local_site(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("MDBC_SITE", "dc9")
     with pytest.raises(ConfigError, match="unknown site 'dc9'"):
         load(path)
+
+
+def test_to_toml_round_trips(tmp_path: Path) -> None:
+    from mdbc_py.config import save
+
+    path = tmp_path / "mdbc.toml"
+    path.write_text(render_config(_state(3)))
+    cfg = load(path)
+    again = load(save(cfg, tmp_path / "again.toml"))
+    assert again.sites == cfg.sites
+    assert again.store == cfg.store
+    assert again.ranges == cfg.ranges
+    assert again.mode == cfg.mode
+    assert (tmp_path / "again.toml").stat().st_mode & 0o777 == 0o600
