@@ -140,6 +140,7 @@ class Connection:
                 self.site = cfg.site(owner)
         self._raw: RawConnection = self._open_raw(self.site)
         self._tx = Transaction()
+        self._closed_by_user = False
         self._temp_tables: set[TableRef] = set()
         self.messages: list[tuple[type, Any]] = []
 
@@ -220,14 +221,15 @@ class Connection:
 
     def close(self) -> None:
         """Close the connection; an open transaction is rolled back (by the server)."""
+        self._closed_by_user = True
         if self._raw.open:
             self._raw.close()
         self._tx.reset()
 
     @property
     def open(self) -> bool:
-        """True until ``close``."""
-        return bool(self._raw.open)
+        """True until ``close`` (or, outside mode route, until the server goes away)."""
+        return not self._closed_by_user and (bool(self._raw.open) or self.mode == "route")
 
     def autocommit(self, value: bool) -> None:
         """Switch autocommit; switching it on commits the open transaction first."""
@@ -301,6 +303,32 @@ class Connection:
     def _check_open(self) -> None:
         if not self._raw.open:
             raise errors.InterfaceError(0, "the connection is closed")
+
+    def ensure_open(self) -> None:
+        """Before a statement: a session lost to a dead server is replaced in mode route.
+
+        In mode ``route`` the connection follows the owner, so after its
+        server died it reconnects to the database's current owner (a
+        transaction that was open is lost: FailoverError). Otherwise, as with
+        PyMySQL, a closed connection raises InterfaceError.
+        """
+        if self._raw.open:
+            return
+        if self._closed_by_user or self.mode != "route":
+            raise errors.InterfaceError(
+                0, f"the connection to site {self.site.name!r} is closed; open a new one"
+            )
+        cut = self._tx.has_writes or self._tx.explicit
+        self._tx.reset()
+        owner = self._owner_of_db(self._current_db) if self._current_db else None
+        self.site = self.config.site(owner or self.home_site.name)
+        self._raw = self._open_raw(self.site)
+        log.info("route: reconnected to %s", self.site.name)
+        if cut:
+            raise FailoverError(
+                "the connection was lost during this transaction, which was rolled back; "
+                f"retry it (the connection now points at {self.site.name!r})"
+            )
 
     # -- statement hooks (called by the cursor) -----------------------------------
 

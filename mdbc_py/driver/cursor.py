@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from mdbc_py.driver.connection import Connection
-from mdbc_py.errors import ProgrammingError
+from mdbc_py.errors import InterfaceError, ProgrammingError
 from mdbc_py.sql import Kind, Statement
 
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -105,18 +105,30 @@ class Cursor:
         if self._closed:
             raise ProgrammingError("cursor closed")
         if not self.connection.open:
-            raise ProgrammingError("connection closed")
+            raise InterfaceError(0, "the connection is closed")
+
+    def _prepare(self) -> None:
+        """Before executing: the connection may have moved to another session (route)."""
+        self._check()
+        self.connection.ensure_open()
+        self._rebind()
+
+    def _rebind(self) -> None:
+        """Follow the connection to its current session (it moves in mode route)."""
+        if self._raw.connection is not self.connection.raw:
+            self._raw = self.connection.raw.cursor(type(self._raw))
 
     # -- execution ----------------------------------------------------------------
 
     def execute(self, query: str, args: Params = None) -> int:
         """Run one SQL string (see the module docstring for what is checked)."""
-        self._check()
+        self._prepare()
         conn = self.connection
         stmt = conn.classify(query)
         if conn.transaction_control(stmt):
             return 0
         range_name = conn.before_statement(stmt)
+        self._rebind()
         if stmt.kind is Kind.DDL and range_name is not None:
             sql = self.mogrify(query, args) if args is not None else query
             return conn.run_ddl(self._raw, sql, stmt, range_name)
@@ -124,7 +136,7 @@ class Cursor:
 
     def executemany(self, query: str, args: Sequence[Params]) -> int | None:
         """Run one statement for each parameter set; one commit in autocommit mode."""
-        self._check()
+        self._prepare()
         conn = self.connection
         stmt = conn.classify(query)
         if stmt.kind in (Kind.DDL, Kind.TCL) or stmt.autocommit is not None:
@@ -133,14 +145,16 @@ class Cursor:
                 total += self.execute(query, params)
             return total
         range_name = conn.before_statement(stmt)
+        self._rebind()
         return self._run(stmt, range_name, lambda: self._raw.executemany(query, args), query)
 
     def callproc(self, procname: str, args: Sequence[Any] = ()) -> Sequence[Any]:
         """Call a stored procedure: treated as a write of the current database."""
-        self._check()
+        self._prepare()
         conn = self.connection
         stmt = conn.classify(f"CALL {procname}()")
         range_name = conn.before_statement(stmt)
+        self._rebind()
         result: list[Sequence[Any]] = []
 
         def call() -> int:

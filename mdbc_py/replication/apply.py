@@ -12,6 +12,7 @@ triggers do not stage the replayed rows again.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 import pymysql
@@ -24,6 +25,9 @@ from mdbc_py.replication import positions
 from mdbc_py.sql import classify
 
 log = logging.getLogger(__name__)
+
+RETRIES = 5
+RETRYABLE_ERRNOS = {1205, 1213}  # lock wait timeout, deadlock
 
 # MariaDB errors that mean "this DDL already happened here" when a DDL entry is
 # replayed on a site where it ran before its applied row could be recorded.
@@ -103,6 +107,20 @@ def apply_entry(conn: Connection, seq: int, payload: EntryPayload) -> bool:
     """
     if payload.ddl is not None:
         return _apply_ddl(conn, seq, payload)
+    for attempt in range(RETRIES):
+        try:
+            return _apply_rows(conn, seq, payload)
+        except pymysql.err.OperationalError as exc:
+            # Two appliers at one site (the agent, and a promotion or a driver
+            # repairing its own commit) can deadlock on the applied row; the
+            # loser simply tries again and then finds the entry applied.
+            if exc.args[0] not in RETRYABLE_ERRNOS or attempt == RETRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _apply_rows(conn: Connection, seq: int, payload: EntryPayload) -> bool:
     with conn.cursor(Cursor) as cur:
         cur.execute("START TRANSACTION")
         try:

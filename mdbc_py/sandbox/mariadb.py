@@ -76,6 +76,7 @@ def server_argv(record: ServiceRecord) -> list[str]:
         f"--socket={socket_path(record)}",
         f"--pid-file={home / 'mariadbd.pid'}",
         f"--log-error={home / 'error.log'}",
+        f"--tmpdir={home / 'tmp'}",
         f"--user={getpass.getuser()}",
         f"--server-id={record.extra.get('server_id', 1)}",
         "--skip-name-resolve",
@@ -126,6 +127,7 @@ def start(record: ServiceRecord, password: str) -> float:
     """
     initialize(record)
     home = Path(record.home)
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
     argv = server_argv(record)
     record.marker = f"--datadir={home / 'data'}"
     proc = spawn(argv, home / "mariadbd.out")
