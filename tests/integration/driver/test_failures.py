@@ -80,6 +80,10 @@ def test_table_without_primary_key_is_refused(connect, raw, range_a: str) -> Non
     t = table_name()
     with pytest.raises(mdbc_py.ProgrammingError, match=f"{range_a}.{t}"):
         conn.cursor().execute(f"CREATE TABLE {t} (v INT)")
+    with pytest.raises(mdbc_py.NotCapturedError, match="not captured") as info:
+        conn.cursor().execute(f"INSERT INTO {t} VALUES (1)")
+    assert isinstance(info.value, mdbc_py.ProgrammingError)
+    assert count(raw, range_a, t) == 0
 
 
 def test_commit_at_a_fenced_owner_fails_and_rolls_back(
