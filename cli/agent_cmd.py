@@ -23,6 +23,20 @@ from mdbc_py.replication.agent import Agent, AgentSettings
 )
 @click.option("--lease-ttl", type=click.FloatRange(0.5, 600), default=2.0, show_default=True)
 @click.option("--interval", type=click.FloatRange(0.05, 60), default=0.2, show_default=True)
+@click.option(
+    "--trim-margin",
+    type=click.IntRange(0),
+    default=1000,
+    show_default=True,
+    help="Entries kept in the log beyond what every site has applied.",
+)
+@click.option(
+    "--trim-stale-after",
+    type=click.FloatRange(1),
+    default=600.0,
+    show_default=True,
+    help="Seconds of silence after which trimming stops waiting for a site.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every decision at debug level too.")
 @config_option
 def agent(
@@ -31,6 +45,8 @@ def agent(
     metrics_port: int,
     lease_ttl: float,
     interval: float,
+    trim_margin: int,
+    trim_stale_after: float,
     verbose: bool,
     config_path: str | None,
 ) -> None:
@@ -43,7 +59,11 @@ def agent(
     if site not in cfg.sites:
         raise click.BadParameter(f"unknown site {site!r}", param_hint="--site")
     settings = AgentSettings(
-        interval=interval, lease_ttl=lease_ttl, renew_every=min(lease_ttl / 4, 0.5)
+        interval=interval,
+        lease_ttl=lease_ttl,
+        renew_every=min(lease_ttl / 4, 0.5),
+        trim_margin=trim_margin,
+        trim_stale_after=trim_stale_after,
     )
     metrics = AgentMetrics(site)
     worker = fail_on_mdbc_errors(lambda: Agent(cfg, site, settings, metrics=metrics))

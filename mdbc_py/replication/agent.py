@@ -55,6 +55,10 @@ class AgentSettings:
     stale_site_after: float = 5.0
     hole_grace: float = 3.0
     max_entries_per_tick: int = 2000
+    trim_every: float = 30.0
+    trim_margin: int = 1000
+    trim_stale_after: float = 600.0
+    """A site silent this long is not waited for by trimming (it will need a resync)."""
 
 
 @dataclass
@@ -66,6 +70,7 @@ class RangeView:
     tails: list[tuple[float, int]] = field(default_factory=list)
     reported: int = -1
     reported_at: float = 0.0
+    trimmed_at: float = 0.0
 
 
 class Agent:

@@ -1,0 +1,239 @@
+"""Benchmark: failover time (RTO) after kill -9 of the owner's MariaDB, and replica apply speed.
+
+    python bench/failover.py [--runs 10] [--rows 20000]
+
+Starts its own sandbox (3 sites on 3391-3393, Cassandra on 127.0.0.81) and one
+``mdbc agent`` process per site with the default settings, and stops them
+afterwards. Then:
+
+1. RTO, ``--runs`` times: a probe commits a one-row transaction every 20 ms
+   through a mode-route connection; the owner's mariadbd is killed with
+   SIGKILL; RTO is the time from the kill to the first successful commit at
+   the new owner. The old owner is started again and caught up before the
+   next run. Prints median and max.
+2. Apply throughput: ``--rows`` rows (10 per transaction) written at the owner
+   while one replica's agent is stopped; the time that replica's replay takes
+   to apply them, in rows/s, beside MariaDB's own replication (a native
+   GTID replica of the owner, its SQL thread stopped during the same load,
+   timed from START SLAVE SQL_THREAD to caught up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import pymysql
+
+import mdbc_py
+from bench.common import progress
+from mdbc_py.admin.init import initialize
+from mdbc_py.config import Config, RangeConfig, load, save
+from mdbc_py.music import open_store
+from mdbc_py.replication import positions, replay
+from mdbc_py.replication.sites import connect_site
+from mdbc_py.sandbox import Sandbox
+
+BASE_PORT = 3390
+CASSANDRA_IP = "127.0.0.81"
+
+
+def start_agents(
+    cfg_path: Path, sites: list[str], logs: Path
+) -> dict[str, subprocess.Popen[bytes]]:
+    procs = {}
+    for site in sites:
+        log = open(logs / f"agent-{site}.log", "ab")  # noqa: SIM115 - owned by the process
+        procs[site] = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "agent", "--site", site, "-c", str(cfg_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return procs
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def position(cfg: Config, site: str, rng: str) -> int:
+    conn = pymysql.connect(**cfg.site(site).connect_kwargs(), connect_timeout=2)
+    try:
+        with conn.cursor() as cur:
+            return positions.read(cur, rng).contiguous
+    finally:
+        conn.close()
+
+
+def wait_caught_up(cfg: Config, store, rng: str, sites: list[str], limit: float = 120) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        tail = store.describe_range(rng).tail
+        try:
+            if all(position(cfg, s, rng) >= tail for s in sites):
+                return
+        except pymysql.err.Error:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("sites did not catch up")
+
+
+def measure_rto(cfg: Config, box: Sandbox, store, rng: str, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
+    probe = mdbc_py.connect(site="dc1", config=cfg, database=rng)
+    results = []
+    n = 0
+    for run in range(runs):
+        owner = store.describe_range(rng).owner
+        wait_caught_up(cfg, store, rng, list(cfg.sites))
+        time.sleep(2.5)  # let every agent see the owner's fresh lease
+        killed = time.monotonic()
+        box.kill(owner)
+        while True:
+            n += 1
+            try:
+                probe.cursor().execute("INSERT INTO probe (id) VALUES (%s)", (10**9 + n,))
+                probe.commit()
+                break
+            except (mdbc_py.Error, pymysql.err.Error):
+                with_rollback(probe)
+                if time.monotonic() - killed > 60:
+                    raise RuntimeError("no failover within 60 s") from None
+                time.sleep(0.02)
+        rto = time.monotonic() - killed
+        results.append(rto)
+        progress(
+            f"run {run + 1}/{runs}: owner {owner} killed, first commit at "
+            f"{store.describe_range(rng).owner} after {rto:.2f} s"
+        )
+        box.start(owner)
+    probe.close()
+    return results
+
+
+def with_rollback(conn) -> None:  # type: ignore[no-untyped-def]
+    """Roll back; the session may be gone, and the next try reconnects."""
+    with contextlib.suppress(Exception):
+        conn.rollback()
+
+
+def measure_apply(
+    cfg: Config,
+    box: Sandbox,
+    store,
+    rng: str,
+    rows: int,
+    agents: dict[str, subprocess.Popen[bytes]],
+) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    owner = store.describe_range(rng).owner
+    replica = next(s for s in cfg.sites if s != owner)
+    stop(agents.pop(replica))
+    native = native_replica(cfg, box, owner)
+    with native.cursor() as cur:
+        cur.execute("STOP SLAVE SQL_THREAD")
+    writer = mdbc_py.connect(site=owner, config=cfg, database=rng)
+    cur = writer.cursor()
+    progress(f"writing {rows} rows at {owner} ({replica} and the native replica paused)")
+    for i in range(0, rows, 10):
+        cur.executemany(
+            "INSERT INTO load_t (id, v) VALUES (%s, %s)", [(i + j, "v" * 100) for j in range(10)]
+        )
+        writer.commit()
+    writer.close()
+    conn = connect_site(cfg, replica)
+    began = time.perf_counter()
+    replay.catch_up(store, conn, replica, rng)
+    ours = rows / (time.perf_counter() - began)
+    conn.close()
+    began = time.perf_counter()
+    with native.cursor() as cur:
+        cur.execute("START SLAVE SQL_THREAD")
+        while True:
+            cur.execute(f"SELECT COUNT(*) FROM `{rng}`.load_t")
+            if int(cur.fetchone()[0]) >= rows:
+                break
+            time.sleep(0.01)
+    theirs = rows / (time.perf_counter() - began)
+    return ours, theirs
+
+
+def native_replica(cfg: Config, box: Sandbox, owner: str) -> pymysql.Connection:
+    """dc4 of the sandbox as a MariaDB GTID replica of ``owner``."""
+    src = cfg.site(owner)
+    conn = pymysql.connect(**cfg.site("dc4").connect_kwargs(), autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute("STOP SLAVE")
+        cur.execute("RESET SLAVE ALL")
+        cur.execute(
+            "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, "
+            "MASTER_PASSWORD=%s, MASTER_USE_GTID=current_pos",
+            (src.host, src.port, src.user, src.password),
+        )
+        cur.execute("START SLAVE")
+    return conn
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--rows", type=int, default=20000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mdbc-failover-") as tmp:
+        box = Sandbox(tmp, say=lambda m: progress(f"[sandbox] {m}"))
+        box.up(sites=4, cassandra_nodes=1, base_port=BASE_PORT, first_ip=CASSANDRA_IP)
+        try:
+            base = load(box.config_path)
+            rng = f"fo_{uuid.uuid4().hex[:6]}"
+            sites = {n: s for n, s in base.sites.items() if n != "dc4"}  # dc4: native replica
+            cfg = replace(
+                base,
+                sites=sites,
+                mode="route",
+                source=None,
+                ranges={rng: RangeConfig(rng, rng, initial_owner="dc1")},
+            )
+            path = save(cfg, Path(tmp) / "bench.toml")
+            store = open_store(cfg.store, create=True)
+            initialize(cfg, store=store)
+            admin = mdbc_py.connect(site="dc1", config=cfg, database=rng)
+            admin.cursor().execute("CREATE TABLE probe (id BIGINT PRIMARY KEY)")
+            admin.cursor().execute("CREATE TABLE load_t (id BIGINT PRIMARY KEY, v VARCHAR(200))")
+            admin.close()
+            agents = start_agents(path, list(sites), Path(tmp))
+            try:
+                rtos = measure_rto(cfg, box, store, rng, args.runs)
+                wait_caught_up(cfg, store, rng, list(sites))
+                ours, theirs = measure_apply(cfg, box, store, rng, args.rows, agents)
+            finally:
+                for proc in agents.values():
+                    stop(proc)
+                store.close()
+        finally:
+            box.down()
+    print(f"{'measure':40} {'value':>10}")
+    print(f"{'RTO median (s), ' + str(len(rtos)) + ' runs':40} {statistics.median(rtos):10.2f}")
+    print(f"{'RTO max (s)':40} {max(rtos):10.2f}")
+    print(f"{'replica apply, mdbc replay (rows/s)':40} {ours:10.0f}")
+    print(f"{'replica apply, MariaDB SQL thread (rows/s)':40} {theirs:10.0f}")
+    print()
+    print(f"ratio RTO median / 3 s target:   {statistics.median(rtos) / 3:.2f}   (target <= 1)")
+    print(f"ratio apply mdbc / MariaDB:      {ours / theirs:.2f}")
+
+
+if __name__ == "__main__":
+    main()
