@@ -133,6 +133,7 @@ def with_rollback(conn) -> None:  # type: ignore[no-untyped-def]
 
 
 def measure_apply(
+    base: Config,
     cfg: Config,
     box: Sandbox,
     store,
@@ -143,7 +144,7 @@ def measure_apply(
     owner = store.describe_range(rng).owner
     replica = next(s for s in cfg.sites if s != owner)
     stop(agents.pop(replica))
-    native = native_replica(cfg, box, owner)
+    native = native_replica(base, owner, rng)
     with native.cursor() as cur:
         cur.execute("STOP SLAVE SQL_THREAD")
     writer = mdbc_py.connect(site=owner, config=cfg, database=rng)
@@ -164,6 +165,10 @@ def measure_apply(
     with native.cursor() as cur:
         cur.execute("START SLAVE SQL_THREAD")
         while True:
+            cur.execute("SHOW SLAVE STATUS")
+            status = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+            if status["Last_SQL_Errno"]:
+                raise RuntimeError(f"native replica stopped: {status['Last_SQL_Error']}")
             cur.execute(f"SELECT COUNT(*) FROM `{rng}`.load_t")
             if int(cur.fetchone()[0]) >= rows:
                 break
@@ -172,19 +177,37 @@ def measure_apply(
     return ours, theirs
 
 
-def native_replica(cfg: Config, box: Sandbox, owner: str) -> pymysql.Connection:
-    """dc4 of the sandbox as a MariaDB GTID replica of ``owner``."""
+def native_replica(cfg: Config, owner: str, rng: str) -> pymysql.Connection:
+    """dc4 of the sandbox as a MariaDB GTID replica of ``owner``, from now on.
+
+    dc4 gets the owner's tables (the range's, their shadows, and ``mdbc``'s:
+    row events of all of them are in the binary log) and starts replicating
+    at the owner's current GTID position.
+    """
     src = cfg.site(owner)
+    source = pymysql.connect(**src.connect_kwargs())
     conn = pymysql.connect(**cfg.site("dc4").connect_kwargs(), autocommit=True)
-    with conn.cursor() as cur:
+    with source.cursor() as scur, conn.cursor() as cur:
         cur.execute("STOP SLAVE")
         cur.execute("RESET SLAVE ALL")
+        for db in (rng, "mdbc"):
+            cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
+            cur.execute(f"CREATE DATABASE `{db}`")
+            scur.execute(f"SHOW FULL TABLES FROM `{db}` WHERE Table_type = 'BASE TABLE'")
+            for table, _ in scur.fetchall():
+                scur.execute(f"SHOW CREATE TABLE `{db}`.`{table}`")
+                cur.execute(f"USE `{db}`")
+                cur.execute(scur.fetchone()[1])
+        scur.execute("SELECT @@gtid_binlog_pos")
+        gtid = scur.fetchone()[0]
+        cur.execute("SET GLOBAL gtid_slave_pos = %s", (gtid,))
         cur.execute(
             "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, "
-            "MASTER_PASSWORD=%s, MASTER_USE_GTID=current_pos",
+            "MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos",
             (src.host, src.port, src.user, src.password),
         )
         cur.execute("START SLAVE")
+    source.close()
     return conn
 
 
@@ -218,7 +241,7 @@ def main() -> None:
             try:
                 rtos = measure_rto(cfg, box, store, rng, args.runs)
                 wait_caught_up(cfg, store, rng, list(sites))
-                ours, theirs = measure_apply(cfg, box, store, rng, args.rows, agents)
+                ours, theirs = measure_apply(base, cfg, box, store, rng, args.rows, agents)
             finally:
                 for proc in agents.values():
                     stop(proc)

@@ -9,7 +9,9 @@ integration test. Its ports and addresses (sites on 3321+, Cassandra on
 started into a failure of the run; without it such tests are skipped with
 the reason, so unit tests stay runnable on a laptop without Java.
 ``MDBC_TEST_SANDBOX_DIR`` reuses a sandbox that is already up (it is left
-running afterwards), which makes edit-test cycles fast.
+running afterwards), which makes edit-test cycles fast;
+``MDBC_TEST_BASE_PORT`` and ``MDBC_TEST_CASSANDRA_IP`` move the session
+sandbox, so that two test runs can go on side by side.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from mdbc_py.config import Config
 from mdbc_py.config import load as load_config
 from mdbc_py.sandbox import Sandbox, SandboxError
 
-TEST_BASE_PORT = 3320
-TEST_CASSANDRA_IP = "127.0.0.11"
+TEST_BASE_PORT = int(os.environ.get("MDBC_TEST_BASE_PORT", "3320"))
+TEST_CASSANDRA_IP = os.environ.get("MDBC_TEST_CASSANDRA_IP", "127.0.0.11")
 TEST_SITES = 3
 THREE_NODE_IP = "127.0.0.21"
 

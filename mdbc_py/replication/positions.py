@@ -71,6 +71,31 @@ def record(cur: Cursor, range_name: str, seq: int, txid: str) -> None:
     )
 
 
+def applied_among(cur: Cursor, range_name: str, low: int, high: int) -> set[int]:
+    """Which of ``low..high`` are applied; locks that key range (call inside the txn)."""
+    cur.execute(f"SELECT seq FROM `{META_DB}`.`watermark` WHERE range_name = %s", (range_name,))
+    row = cur.fetchone()
+    mark = int(row[0]) if row else 0
+    done = set(range(low, min(high, mark) + 1))
+    cur.execute(
+        f"SELECT seq FROM `{META_DB}`.`applied` WHERE range_name = %s AND seq BETWEEN %s AND %s "
+        "FOR UPDATE",
+        (range_name, low, high),
+    )
+    done.update(int(r[0]) for r in cur.fetchall())
+    return done
+
+
+def record_many(cur: Cursor, range_name: str, entries: Iterable[tuple[int, str]]) -> None:
+    """Mark several entries applied, inside the caller's transaction."""
+    rows = [(range_name, seq, txid) for seq, txid in entries]
+    if rows:
+        cur.executemany(
+            f"INSERT INTO `{META_DB}`.`applied` (range_name, seq, txid) VALUES (%s, %s, %s)",
+            rows,
+        )
+
+
 def is_applied(cur: Cursor, range_name: str, seq: int) -> bool:
     """True if entry ``seq`` is already applied (locks the row's gap: call inside the txn)."""
     cur.execute(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
-from mdbc_py.log import decode
+from mdbc_py.log import EntryPayload, decode
 from mdbc_py.music import MusicStore
 from mdbc_py.replication import apply, positions
 
@@ -74,12 +74,20 @@ def catch_up(
         batch = store.read(range_name, seq, min(PAGE, target - seq + 1))
         if not batch:
             break
+        pending: list[tuple[int, EntryPayload]] = []
         for record in batch:
             if record.seq in pos.above:
                 continue
-            if apply.apply_entry(conn, record.seq, decode(record.payload)):
+            payload = decode(record.payload)
+            if payload.ddl is None:
+                pending.append((record.seq, payload))
+                continue
+            applied += apply.apply_batch(conn, range_name, pending)
+            pending = []
+            if apply.apply_entry(conn, record.seq, payload):
                 applied += 1
-            progress(applied, total)
+        applied += apply.apply_batch(conn, range_name, pending)
+        progress(applied, total)
         seq = batch[-1].seq + 1
     with conn.cursor(Cursor) as cur:
         position = positions.compact(cur, range_name)
