@@ -156,7 +156,7 @@ def measure_apply(
         )
         writer.commit()
     writer.close()
-    conn = connect_site(cfg, replica)
+    conn = connect_site(cfg, replica, replay=True, autocommit=False)
     began = time.perf_counter()
     replay.catch_up(store, conn, replica, rng)
     ours = rows / (time.perf_counter() - began)

@@ -11,6 +11,7 @@ import click
 from cli.admin_cmds import history, log_cmd, pause, promote, resume, status, switchover
 from cli.agent_cmd import agent
 from cli.init_cmd import init
+from cli.repair_cmds import resync, verify
 from cli.sandbox_cmd import sandbox
 from mdbc_py import __version__
 
@@ -23,7 +24,18 @@ def cli() -> None:
 
 cli.add_command(sandbox)
 cli.add_command(init)
-for command in (status, promote, switchover, pause, resume, history, log_cmd, agent):
+for command in (
+    status,
+    promote,
+    switchover,
+    pause,
+    resume,
+    history,
+    log_cmd,
+    agent,
+    resync,
+    verify,
+):
     cli.add_command(command)
 
 

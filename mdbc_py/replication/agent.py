@@ -172,7 +172,7 @@ class Agent:
 
     def _db(self) -> Connection:
         if self._conn is None or not self._conn.open:
-            self._conn = connect_site(self.cfg, self.site)
+            self._conn = connect_site(self.cfg, self.site, replay=True, autocommit=False)
         return self._conn
 
     def _check_db(self) -> None:
@@ -260,6 +260,41 @@ class Agent:
             f"{name}.role", f"range {name}: owner at epoch {info.epoch} ({info.state.value})"
         )
         self._fill_holes(view)
+        self._report_position(view)
+        self._trim(view)
+
+    def _report_position(self, view: RangeView) -> None:
+        """Tell the store how far the owner's database is (for status and trimming)."""
+        now = time.monotonic()
+        if now - view.reported_at < self.settings.heartbeat_every:
+            return
+        conn = self._db()
+        with conn.cursor(Cursor) as cur:
+            position = positions.read(cur, view.info.name).contiguous
+        conn.rollback()
+        view.position = position
+        if position != view.reported:
+            self.store.set_applied(self.site, view.info.name, position)
+            view.reported = position
+        view.reported_at = now
+
+    def _trim(self, view: RangeView) -> None:
+        """Remove log entries every live site has applied (the owner's duty)."""
+        now = time.monotonic()
+        if now - view.trimmed_at < self.settings.trim_every:
+            return
+        view.trimmed_at = now
+        before = view.info.trim_point
+        point = self.store.trim(
+            view.info.name, self.settings.trim_margin, self.settings.trim_stale_after
+        )
+        if point > before:
+            behind = self.store.needs_resync(view.info.name)
+            self.decide(
+                f"{view.info.name}.trim",
+                f"range {view.info.name}: log trimmed up to {point}"
+                + (f"; behind the trim point: {', '.join(sorted(behind))}" if behind else ""),
+            )
 
     def _fill_holes(self, view: RangeView) -> None:
         """Apply entries of our own range whose local COMMIT never happened."""
@@ -288,6 +323,14 @@ class Agent:
     def _as_replica(self, view: RangeView, paused: bool) -> None:
         info = view.info
         name = info.name
+        if self.db_ok and self._marked_needs_resync(name):
+            self.decide(
+                f"{name}.role",
+                f"range {name}: marked needs-resync at this site: not "
+                f"replaying; run 'mdbc resync --site {self.site} --full'",
+                logging.ERROR,
+            )
+            return
         if self.db_ok:
             try:
                 result = replay.catch_up(
@@ -307,6 +350,14 @@ class Agent:
                 f"{name}.role", f"range {name}: replica of {info.owner} (epoch {info.epoch})"
             )
         self._consider_failover(view, paused)
+
+    def _marked_needs_resync(self, name: str) -> bool:
+        """True while a resync (or a failed DDL) has marked this site for the range."""
+        conn = self._db()
+        with conn.cursor(Cursor) as cur:
+            marked = positions.get_states(cur, [f"needs-resync:{name}"])
+        conn.rollback()
+        return bool(marked)
 
     def _consider_failover(self, view: RangeView, paused: bool) -> None:
         info = view.info

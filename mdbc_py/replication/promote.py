@@ -61,7 +61,7 @@ def open_as_owner(
 ) -> Promotion:
     """The new owner's half: apply everything up to the fenced tail, then open."""
     began = time.monotonic()
-    conn = connect_site(cfg, change.to_site)
+    conn = connect_site(cfg, change.to_site, replay=True, autocommit=False)
     try:
         result = replay.catch_up(store, conn, change.to_site, change.range_name, upto=change.tail)
         with conn.cursor(Cursor) as cur:
@@ -97,7 +97,7 @@ def _check_target(cfg: Config, store: MusicStore, range_name: str, site: str) ->
     if info.owner == site and info.state is RangeState.OPEN:
         raise PromotionError(f"site {site!r} already owns {range_name!r} (epoch {info.epoch})")
     try:
-        connect_site(cfg, site, replay=False).close()
+        connect_site(cfg, site).close()
     except SiteUnreachableError as exc:
         raise PromotionError(
             f"{exc}; cannot make it the owner of {range_name!r}; nothing changed"
@@ -179,7 +179,7 @@ def _demote_quietly(cfg: Config, store: MusicStore, old_owner: str | None) -> No
     if any(r.owner == old_owner for r in store.list_ranges() if r.name in cfg.ranges):
         return
     try:
-        conn = connect_site(cfg, old_owner, replay=False)
+        conn = connect_site(cfg, old_owner)
     except SiteUnreachableError:
         return  # its agent makes it read-only when it comes back
     try:

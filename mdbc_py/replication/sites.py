@@ -2,35 +2,46 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pymysql
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
 from mdbc_py.config import Config
-from mdbc_py.errors import OperationalError
+from mdbc_py.errors import MdbcError, OperationalError
 from mdbc_py.replication import apply
 
 CONNECT_TIMEOUT = 3
 
 
-class SiteUnreachableError(OperationalError):
-    """A site's MariaDB did not answer; the message names the site and address."""
+class SiteUnreachableError(MdbcError, OperationalError):
+    """A site's MariaDB server cannot be reached (or refuses the configured account)."""
 
 
-def connect_site(cfg: Config, site: str, replay: bool = True) -> Connection:
-    """A session at ``site`` (prepared for replay unless ``replay=False``)."""
+def connect_site(cfg: Config, site: str, *, replay: bool = False, **options: Any) -> Connection:
+    """A PyMySQL session at ``site``: utf8mb4, autocommit unless told otherwise.
+
+    ``replay=True`` prepares it for applying log entries (triggers silent,
+    foreign keys on). A server that cannot be reached raises
+    ``SiteUnreachableError`` naming the site and address, so callers can
+    refuse before changing anything.
+    """
     conf = cfg.site(site)
+    settings: dict[str, Any] = {
+        "charset": "utf8mb4",
+        "autocommit": True,
+        "connect_timeout": CONNECT_TIMEOUT,
+        "read_timeout": 120,
+        "write_timeout": 120,
+    }
+    settings.update(options)
     try:
-        conn = pymysql.connect(
-            **conf.connect_kwargs(),
-            autocommit=False,
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=60,
-            write_timeout=60,
-        )
+        conn = pymysql.connect(**conf.connect_kwargs(), **settings)
     except pymysql.err.OperationalError as exc:
         raise SiteUnreachableError(
-            f"site {site!r}: MariaDB at {conf.host}:{conf.port} is unreachable ({exc.args[-1]})"
+            f"the database of site {site!r} ({conf.host}:{conf.port}) is unreachable: "
+            f"{exc.args[-1]}"
         ) from None
     if replay:
         apply.begin_replay(conn)

@@ -22,9 +22,12 @@ name, ``SELECT *`` would skip them).
 
 Fidelity: both sessions use ``time_zone = '+00:00'`` (TIMESTAMP values are
 converted through the session time zone on the way out and in) and
-``NO_AUTO_VALUE_ON_ZERO`` (an id of 0 stays 0); BLOBs travel as hex
-literals, doubles as their shortest exact ``repr``, text as utf8mb4 (which
-round-trips every latin1 byte).
+``NO_AUTO_VALUE_ON_ZERO`` (an id of 0 stays 0); bytes (BLOB, BIT) travel as
+binary literals, doubles as their shortest exact ``repr``, text as utf8mb4
+(which round-trips every latin1 byte). An INSERT stays under
+:data:`BATCH_BYTES` unless one row alone is larger, so the target's
+``max_allowed_packet`` must only exceed that and the largest row's literal
+(at most twice its bytes).
 
 While the snapshot is open the owner's copied tables hold a shared metadata
 lock: a DDL on one of them waits until the copy ends (as with ``mysqldump
@@ -33,8 +36,9 @@ lock: a DDL on one of them waits until the copy ends (as with ``mysqldump
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pymysql
 from pymysql.connections import Connection
@@ -43,10 +47,11 @@ from pymysql.cursors import Cursor, SSCursor
 from mdbc_py.capture import shadow_name
 from mdbc_py.capture.naming import is_internal_table
 from mdbc_py.capture.schema import read_tables
-from mdbc_py.config import Config, RangeConfig
+from mdbc_py.config import RangeConfig
 from mdbc_py.errors import MdbcError, OperationalError
 from mdbc_py.replication.apply import quote_ident, sql_value
 from mdbc_py.replication.positions import META_DB
+from mdbc_py.replication.sites import SiteUnreachableError, connect_site
 
 __all__ = [
     "BATCH_BYTES",
@@ -54,8 +59,8 @@ __all__ = [
     "ER_TABLE_DEF_CHANGED",
     "SESSION_SQL_MODE",
     "DataTable",
-    "Snapshot",
     "SiteUnreachableError",
+    "Snapshot",
     "SnapshotError",
     "connect_site",
     "copy_rows",
@@ -83,6 +88,10 @@ ER_TABLE_DEF_CHANGED = 1412
 DATA_TABLE_TYPES = frozenset({"BASE TABLE", "SYSTEM VERSIONED"})
 """``information_schema.TABLES.TABLE_TYPE`` of tables that hold rows of their own."""
 
+COPYABLE_TYPES = frozenset({"BASE TABLE", "VIEW"})
+"""What a snapshot copies. A system-versioned table's history cannot be written back
+(and capture refuses such tables anyway); a sequence's state is not a row."""
+
 LOCK_WAIT_SECONDS = 60
 """How long a DROP/CREATE at the target waits for other sessions' metadata locks."""
 
@@ -94,26 +103,6 @@ Progress = Callable[[int, int], None]
 
 class SnapshotError(MdbcError, OperationalError):
     """The owner's database cannot be snapshotted as it is (the message says why)."""
-
-
-class SiteUnreachableError(MdbcError, OperationalError):
-    """A site's MariaDB server cannot be reached (or refuses the configured account)."""
-
-
-def connect_site(cfg: Config, site: str, **kwargs: object) -> Connection:
-    """A plain PyMySQL session at ``site`` (utf8mb4, autocommit unless told otherwise).
-
-    A server that cannot be reached raises :class:`SiteUnreachableError`
-    naming the site, so callers can refuse before changing anything.
-    """
-    options: dict[str, object] = {"charset": "utf8mb4", "autocommit": True, "connect_timeout": 10}
-    options.update(kwargs)
-    try:
-        return pymysql.connect(**cfg.site(site).connect_kwargs(), **options)  # type: ignore[arg-type]
-    except pymysql.err.OperationalError as exc:
-        raise SiteUnreachableError(
-            f"the database of site {site!r} is unreachable: {exc.args[-1]}"
-        ) from None
 
 
 def qualified(db: str, name: str) -> str:
@@ -176,7 +165,8 @@ class Snapshot:
 
     range_name: str
     database: str
-    whole_database: bool
+    listed: frozenset[str] | None
+    """The range's table list (None: the range is the whole database)."""
     charset: str
     collation: str
     seq: int
@@ -184,6 +174,11 @@ class Snapshot:
     tables: list[DataTable] = field(default_factory=list)
     views: list[tuple[str, str]] = field(default_factory=list)
     triggers: list[Trigger] = field(default_factory=list)
+
+    @property
+    def whole_database(self) -> bool:
+        """True when the range is every table of its database."""
+        return self.listed is None
 
     @property
     def total_rows(self) -> int:
@@ -231,7 +226,7 @@ def take(conn: Connection, rng: RangeConfig) -> Snapshot:
         snap = Snapshot(
             range_name=rng.name,
             database=db,
-            whole_database=rng.tables is None,
+            listed=frozenset(rng.tables) if rng.tables is not None else None,
             charset=charset,
             collation=collation,
             seq=seq,
@@ -242,19 +237,19 @@ def take(conn: Connection, rng: RangeConfig) -> Snapshot:
         odd = sorted(
             f"{db}.{i.name} ({i.table_type})"
             for i in infos.values()
-            if i.table_type not in DATA_TABLE_TYPES | {"VIEW"}
+            if i.table_type not in COPYABLE_TYPES
             and not is_internal_table(i.name)
             and (wanted is None or i.name in wanted)
         )
         if odd:
             raise SnapshotError(
                 f"cannot snapshot range {rng.name!r}: {', '.join(odd)} cannot be copied "
-                "(only tables and views can); drop it or leave it out of the range"
+                "(only plain tables and views can); drop it or leave it out of the range"
             )
         names = sorted(
             i.name
             for i in infos.values()
-            if i.table_type in DATA_TABLE_TYPES
+            if i.table_type == "BASE TABLE"
             and not is_internal_table(i.name)
             and (wanted is None or i.name in wanted)
         )
@@ -352,10 +347,10 @@ def prepare_target(conn: Connection, snap: Snapshot) -> None:
             (db,),
         )
         present = {name: kind for schema, name, kind in cur.fetchall() if schema == db}
-        if snap.whole_database:
+        if snap.listed is None:
             doomed = set(present)
         else:
-            mine = {t.name for t in snap.tables}
+            mine = snap.listed | {t.name for t in snap.tables}
             doomed = {n for n in present if n in mine or n in {shadow_name(t) for t in mine}}
         views = sorted(n for n in doomed if present[n] == "VIEW")
         tables = sorted(n for n in doomed if present[n] != "VIEW")
@@ -384,11 +379,11 @@ def copy_rows(
     for table in snap.tables:
         if not table.columns or table.rows == 0:
             continue
-        target_name = qualified(snap.database, table.name)
+        name = qualified(snap.database, table.name)
         cols = ", ".join(quote_ident(c) for c in table.columns)
-        head = f"INSERT INTO {target_name} ({cols}) VALUES "
+        head = f"INSERT INTO {name} ({cols}) VALUES "
         with source.cursor(SSCursor) as src, target.cursor(Cursor) as dst:
-            src.execute(f"SELECT {cols} FROM {target_name}")
+            src.execute(f"SELECT {cols} FROM {name}")
             for batch in _batches(target, src):
                 dst.execute(head + ",".join(batch))
                 done += len(batch)
@@ -397,13 +392,13 @@ def copy_rows(
     return done
 
 
-def _batches(target: Connection, rows: Iterable[tuple[object, ...]]) -> Iterable[list[str]]:
+def _batches(target: Connection, rows: Iterable[tuple[Any, ...]]) -> Iterator[list[str]]:
     """Row literals grouped into INSERT-sized batches (by count and by bytes)."""
     batch: list[str] = []
     size = 0
     escape = target.escape
     for row in rows:
-        literal = "(" + ",".join([escape(sql_value(v)) for v in row]) + ")"  # type: ignore[arg-type]
+        literal = "(" + ",".join([escape(sql_value(v)) for v in row]) + ")"
         if batch and (len(batch) >= BATCH_ROWS or size + len(literal) > BATCH_BYTES):
             yield batch
             batch, size = [], 0
