@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import ParamSpec, TypeVar
 
+import pymysql
+
 from mdbc_py.errors import NotOwnerError, RetryableError
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,20 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 RETRY_ON: tuple[type[BaseException], ...] = (RetryableError,)
+
+RETRYABLE_ERRNOS = frozenset({1205, 1213})
+"""MariaDB's lock wait timeout and deadlock: the transaction was rolled back, retry it."""
+
+
+def is_retryable(exc: BaseException, retry_on: tuple[type[BaseException], ...]) -> bool:
+    """A retryable mdbc error, or a MariaDB deadlock / lock wait timeout."""
+    if isinstance(exc, retry_on):
+        return True
+    return (
+        isinstance(exc, pymysql.err.OperationalError)
+        and bool(exc.args)
+        and exc.args[0] in RETRYABLE_ERRNOS
+    )
 
 
 def _delay(attempt: int, backoff: float, max_backoff: float) -> float:
@@ -53,8 +69,8 @@ def retry(
             for attempt in range(attempts):
                 try:
                     return func(*args, **kwargs)
-                except retry_on as exc:
-                    if attempt == attempts - 1:
+                except Exception as exc:
+                    if not is_retryable(exc, retry_on) or attempt == attempts - 1:
                         raise
                     pause = _delay(attempt, backoff, max_backoff)
                     log.info(
@@ -91,7 +107,7 @@ class Attempt:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        if exc is not None and isinstance(exc, self.retry_on) and not self.last:
+        if exc is not None and is_retryable(exc, self.retry_on) and not self.last:
             self.failed = exc
             return True  # swallowed: the loop tries again
         return False
