@@ -10,6 +10,7 @@ import click
 
 from cli.admin_cmds import history, log_cmd, pause, promote, resume, status, switchover
 from cli.agent_cmd import agent
+from cli.demo_cmd import demo
 from cli.init_cmd import init
 from cli.repair_cmds import resync, verify
 from cli.sandbox_cmd import sandbox
@@ -35,6 +36,7 @@ for command in (
     agent,
     resync,
     verify,
+    demo,
 ):
     cli.add_command(command)
 
