@@ -168,28 +168,39 @@ def _load_with_kill(
         now = time.monotonic()
         if t.killed is None and now - begin >= seconds / 2:
             _status(cfg, store, say, f"status before the kill of {VICTIM}:")
+            say(f"{VICTIM}: killing its MariaDB (SIGKILL); the SO threads at {VICTIM} die "
+                "with their site, leaving their jobs locked")  # fmt: skip
             box.kill(VICTIM)
             t.killed = time.monotonic()
-            dead = work.crash_site(VICTIM)
-            say(f"{VICTIM}: MariaDB killed (SIGKILL); the {dead} SO threads at {VICTIM} die "
-                "with their site, leaving their jobs locked")  # fmt: skip
-        if t.killed is not None and t.failed_over is None:
-            owners = _failover_done(cfg, store)
-            if owners:
-                t.failed_over = time.monotonic()
-                moved = ", ".join(f"{r} -> {o}" for r, o in sorted(owners.items()))
-                say(f"failover done {t.failed_over - t.killed:.1f} s after the kill: {moved}")
-        if t.killed is not None and t.first_commit is None:
-            t.first_commit = work.stats.first_commit_after(t.killed, not_at=VICTIM)
-            if t.first_commit:
-                say(f"first commit at the new owner {t.first_commit[1]}: "
-                    f"{t.first_commit[0] - t.killed:.1f} s after the kill")  # fmt: skip
+            work.crash_site(VICTIM)
+        _watch(cfg, store, work, t, say)
         if now >= next_line:
             say(work.progress_line())
             next_line += 2.0
     work.stop_load()
     say(f"load stopped; {work.progress_line()}")
+    deadline = time.monotonic() + 60
+    while t.killed is not None and t.failed_over is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        _watch(cfg, store, work, t, say)
     return t
+
+
+def _watch(cfg: Config, store: MusicStore, work: Workload, t: _Timeline, say: Say) -> None:
+    """After the kill: note when every range is open elsewhere, and the first commit there."""
+    if t.killed is None:
+        return
+    if t.failed_over is None:
+        owners = _failover_done(cfg, store)
+        if owners:
+            t.failed_over = time.monotonic()
+            moved = ", ".join(f"{r} -> {o}" for r, o in sorted(owners.items()))
+            say(f"failover done {t.failed_over - t.killed:.1f} s after the kill: {moved}")
+    if t.first_commit is None:
+        t.first_commit = work.stats.first_commit_after(t.killed, not_at=VICTIM)
+        if t.first_commit:
+            say(f"first commit at the new owner {t.first_commit[1]}: "
+                f"{t.first_commit[0] - t.killed:.1f} s after the kill")  # fmt: skip
 
 
 def _run(directory: Path, seconds: float, keep: bool, base_port: int, ip: str,
@@ -205,6 +216,7 @@ def _run(directory: Path, seconds: float, keep: bool, base_port: int, ip: str,
     agents: _Agents | None = None
     store: MusicStore | None = None
     cfg: Config | None = None
+    work: Workload | None = None
     try:
         cfg = dataclasses.replace(load(box.config_path), mode="route")
         cfg = load(save(cfg, directory / "demo.toml"))
@@ -235,8 +247,18 @@ def _run(directory: Path, seconds: float, keep: bool, base_port: int, ip: str,
         work.stop()
         _status(cfg, store, say, "status after:")
         report = check(cfg, dbs, list(work.acked))
-        return _verdict(report.lines(), report.ok and drained, timeline, say)
+        if timeline.killed is not None and timeline.first_commit is None:
+            timeline.first_commit = work.stats.first_commit_after(timeline.killed, not_at=VICTIM)
+        counts = work.stats.snapshot()
+        lines = [
+            *report.lines(),
+            f"flows resumed by another worker after their worker died: {counts['jobs_resumed']}",
+            f"transactions retried by the API handler and the workers: {counts['retries']}",
+        ]
+        return _verdict(lines, report.ok and drained, timeline, say)
     finally:
+        if work is not None:
+            work.stop()
         if agents is not None:
             agents.stop()
         if cfg is not None:
@@ -255,7 +277,7 @@ def _verdict(lines: list[str], ok: bool, t: _Timeline, say: Say) -> bool:
         click.echo(f"    {line}")
     click.echo("")
     click.echo(f"verdict: {'PASS' if ok else 'FAIL'}")
-    for line in lines[-3:]:
+    for line in lines[-5:]:
         click.echo(f"  {line}")
     if t.killed is not None and t.failed_over is not None:
         click.echo(f"  failover: {t.failed_over - t.killed:.1f} s from the kill of {VICTIM} "

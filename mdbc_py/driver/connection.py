@@ -220,7 +220,12 @@ class Connection:
             self._tx.reset()
 
     def close(self) -> None:
-        """Close the connection; an open transaction is rolled back (by the server)."""
+        """Close the connection; an open transaction is rolled back (by the server).
+
+        Closing twice raises Error, as PyMySQL does (and PEP 249 allows).
+        """
+        if self._closed_by_user:
+            raise errors.Error("Already closed")
         self._closed_by_user = True
         if self._raw.open:
             self._raw.close()

@@ -221,12 +221,22 @@ def _apply_ddl(conn: Connection, seq: int, payload: EntryPayload) -> bool:
             cur.execute(payload.ddl.sql)
         except pymysql.err.MySQLError as exc:
             if exc.args and exc.args[0] in DDL_ALREADY_DONE:
-                log.info("range %s entry %s: DDL already applied here (%s)",
-                         payload.range_name, seq, exc.args[1])  # fmt: skip
+                log.info(
+                    "range %s entry %s: DDL already applied here (%s)",
+                    payload.range_name,
+                    seq,
+                    exc.args[1],
+                )
             else:
                 raise
         cur.execute("START TRANSACTION")
-        positions.record(cur, payload.range_name, seq, payload.txid)
+        try:
+            positions.record(cur, payload.range_name, seq, payload.txid)
+        except pymysql.err.IntegrityError:
+            # Another applier at this site (the agent beside a promotion) ran the
+            # same DDL entry and recorded it first: it is applied, once.
+            conn.rollback()
+            return False
         conn.commit()
     recapture(conn, payload.ddl.database, payload.ddl.sql)
     return True

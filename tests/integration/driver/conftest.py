@@ -72,7 +72,8 @@ def connect(driver_cfg: Config):  # type: ignore[no-untyped-def]
 
     yield _connect
     for conn in opened:
-        conn.close()  # type: ignore[attr-defined]
+        if conn.open:  # type: ignore[attr-defined]
+            conn.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture()

@@ -1,0 +1,1 @@
+"""The SO schemas and the SO workload over real sites, agents and Cassandra."""
