@@ -31,6 +31,16 @@ class MDBCDialect(MySQLDialect_pymysql):
 
         return mdbc_py
 
+    def _found_rows_client_flag(self) -> int | None:
+        """PyMySQL's FOUND_ROWS flag: UPDATE row counts mean "rows matched", as the ORM expects.
+
+        The base class looks for ``<dbapi>.constants.CLIENT``; mdbc_py speaks
+        PyMySQL's protocol, so the flag is PyMySQL's.
+        """
+        from pymysql.constants import CLIENT
+
+        return int(CLIENT.FOUND_ROWS)
+
     def create_connect_args(self, url: URL, _translate_args: Any = None) -> Any:
         """PyMySQL's arguments, plus ``site`` and ``config`` from the URL query."""
         extra = {k: url.query[k] for k in MDBC_QUERY_ARGS if k in url.query}

@@ -59,7 +59,9 @@ def read_inventory(cur: Cursor, db: str) -> Inventory:
     cur.execute(
         "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_TABLE, EVENT_MANIPULATION, "
         "ACTION_TIMING, ACTION_STATEMENT FROM information_schema.TRIGGERS "
-        "WHERE TRIGGER_SCHEMA = %s",
+        # EVENT_OBJECT_SCHEMA lets MariaDB open one database; filtering on
+        # TRIGGER_SCHEMA alone scans them all (about 1 s with ~100 databases).
+        "WHERE EVENT_OBJECT_SCHEMA = %s",
         (db,),
     )
     for schema, name, table, event, timing, body in cur.fetchall():
