@@ -35,6 +35,7 @@ __all__ = [
     "IntegrityError",
     "InterfaceError",
     "InternalError",
+    "LogDivergedError",
     "MdbcError",
     "NotCapturedError",
     "NotOwnerError",
@@ -136,3 +137,13 @@ class EntryTooLargeError(MdbcError, DataError):
 
 class TrimmedError(MdbcError, OperationalError):
     """The requested log entries were trimmed: the reader must resync from a snapshot."""
+
+
+class LogDivergedError(MdbcError, InternalError):
+    """The store handed out a sequence number this site had already applied.
+
+    That only happens when the MUSIC store lost acknowledged entries (for
+    example a single Cassandra node killed while running with
+    ``commitlog_sync: periodic``). The site no longer matches the log: it is
+    marked ``needs-resync`` and must be rebuilt from the owner.
+    """

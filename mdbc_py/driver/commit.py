@@ -22,13 +22,15 @@ from pymysql.connections import Connection as RawConnection
 from pymysql.cursors import Cursor
 
 from mdbc_py import capture
-from mdbc_py.errors import CrossRangeError
+from mdbc_py.errors import CrossRangeError, LogDivergedError
 from mdbc_py.log import DdlStatement, EntryPayload, RowChange, encode
 from mdbc_py.music import NewEntry
 from mdbc_py.replication import apply, positions
 from mdbc_py.sql import TableRef
 
 log = logging.getLogger(__name__)
+
+DUPLICATE_KEY = 1062
 
 
 def new_txid() -> str:
@@ -73,9 +75,24 @@ def encode_entry(payload: EntryPayload) -> NewEntry:
 
 
 def local_commit(raw: RawConnection, range_name: str, seq: int, txid: str) -> None:
-    """Record the applied position and COMMIT, one local transaction."""
+    """Record the applied position and COMMIT, one local transaction.
+
+    A duplicate ``(range, seq)`` means the store reused a sequence number
+    this site already applied: the store lost acknowledged entries, and
+    that is reported as ``LogDivergedError``, never as the app's own
+    IntegrityError.
+    """
     with raw.cursor(Cursor) as cur:
-        positions.record(cur, range_name, seq, txid)
+        try:
+            positions.record(cur, range_name, seq, txid)
+        except pymysql.err.IntegrityError as exc:
+            if exc.args[0] != DUPLICATE_KEY:
+                raise
+            raise LogDivergedError(
+                f"the MUSIC store assigned entry {seq} of range {range_name!r} to transaction "
+                f"{txid}, but this site had already applied an entry {seq}: the store lost "
+                "acknowledged entries (run Cassandra with commitlog_sync: batch or group)"
+            ) from None
     raw.commit()
 
 

@@ -39,6 +39,7 @@ from mdbc_py.errors import (
     CrossRangeError,
     FailoverError,
     FencedError,
+    LogDivergedError,
     NotCapturedError,
     NotOwnerError,
     StoreUnavailableError,
@@ -512,12 +513,27 @@ class Connection:
             self._safe_rollback()
             raise
         try:
-            commit_path.local_commit(self._raw, range_name, seq, payload.txid)
+            self._local_commit(range_name, seq, payload.txid)
+        except LogDivergedError:
+            raise
         except pymysql.err.Error as exc:
             log.warning("range %s entry %s (txid %s) is durable in the log but the local COMMIT "
                         "failed (%s): applying it from the log", range_name, seq, payload.txid,
                         exc)  # fmt: skip
             commit_path.repair_from_log(self._connect_kwargs, seq, payload)
+
+    def _local_commit(self, range_name: str, seq: int, txid: str) -> None:
+        """``commit_path.local_commit``, marking the site needs-resync if the log diverged."""
+        try:
+            commit_path.local_commit(self._raw, range_name, seq, txid)
+        except LogDivergedError as exc:
+            self._safe_rollback()
+            self._mark_needs_resync(range_name, str(exc))
+            raise LogDivergedError(
+                f"{exc}. Site {self.site.name!r} is marked needs-resync: rebuild it with "
+                f"'mdbc resync --site {self.site.name} --full'. The transaction itself is "
+                f"entry {seq} of the log and reaches the other sites."
+            ) from None
 
     def _safe_rollback(self) -> None:
         # If the connection is gone, the server has rolled the transaction back.
@@ -548,7 +564,7 @@ class Connection:
         entry = commit_path.encode_entry(payload)
         seq = self._append_ddl(range_name, epoch, entry)
         self._raw.begin()
-        commit_path.local_commit(self._raw, range_name, seq, payload.txid)
+        self._local_commit(range_name, seq, payload.txid)
         self._recapture(sql)
         return int(result)
 

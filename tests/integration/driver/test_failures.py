@@ -140,3 +140,40 @@ def test_store_down_mid_transaction(
             assert time.monotonic() < deadline, "the store did not come back"
             time.sleep(0.5)
     assert store.find_txid(range_a, "never") is None
+
+
+def test_a_store_that_lost_entries_is_reported_as_divergence(
+    driver_cfg: Config, raw, store: MusicStore
+) -> None:  # type: ignore[no-untyped-def]
+    """The store reusing an applied sequence number is named, never an app IntegrityError."""
+    from mdbc_py.admin.init import initialize
+    from mdbc_py.replication import positions
+    from tests.integration.driver.conftest import make_config
+
+    name = f"lost_{uuid.uuid4().hex[:6]}"
+    cfg = make_config(driver_cfg, [name])
+    initialize(cfg)
+    conn = mdbc_py.connect(site="dc1", config=cfg, database=name)
+    try:
+        cur = conn.cursor()
+        cur.execute("CREATE TABLE t (id INT PRIMARY KEY)")
+        nxt = store.describe_range(name).tail + 1
+        with raw().cursor() as rc:  # as if entry `nxt` had been applied, then lost by the store
+            positions.record(rc, name, nxt, "lost-txid")
+            rc.connection.commit()
+        cur.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(mdbc_py.LogDivergedError, match=f"entry {nxt} of range") as info:
+            conn.commit()
+        assert isinstance(info.value, mdbc_py.InternalError)
+        assert "needs-resync" in str(info.value) and "mdbc resync --site dc1 --full" in str(
+            info.value
+        )
+        assert count(raw, name, "t") == 0
+        with raw().cursor() as rc:
+            rc.execute(
+                "SELECT value FROM mdbc.site_state WHERE name = %s", (f"needs-resync:{name}",)
+            )
+            assert "lost acknowledged entries" in rc.fetchone()[0]
+        assert store.describe_range(name).tail == nxt  # the transaction itself is in the log
+    finally:
+        conn.close()
