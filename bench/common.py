@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mdbc_py.config import Config, load
 from mdbc_py.sandbox import Sandbox
 
 BENCH_BASE_PORT = 3350
 BENCH_CASSANDRA_IP = "127.0.0.41"
+
+
+_service_pids: dict[str, int] = {}
+"""Pids of the services the running benchmark started (for CPU accounting)."""
 
 
 @contextlib.contextmanager
@@ -28,18 +33,44 @@ def services(config_path: str | None, sites: int = 1) -> Iterator[Config]:
         try:
             box.up(sites=sites, cassandra_nodes=1, base_port=BENCH_BASE_PORT,
                    first_ip=BENCH_CASSANDRA_IP)  # fmt: skip
+            _service_pids.update({s.name: s.pid for s in box.status() if s.pid})
             yield load(box.config_path)
         finally:
+            _service_pids.clear()
             box.down()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def cpu_meter() -> Iterator[dict[str, float]]:
+    """CPU seconds used during the block, per process: this one ("client") and the
+    services the benchmark started (empty for services given by --config)."""
+    pids = {"client": os.getpid(), **_service_pids}
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    used: dict[str, float] = {}
+    yield used
+    for name, pid in pids.items():
+        used[name] = cpu_seconds(pid) - before[name]
 
 
 @dataclass
 class Result:
-    """Latencies (seconds) of one measured run and its wall time."""
+    """Latencies (seconds) of one measured run, its wall time and CPU per process."""
 
     name: str
     latencies: list[float]
     wall: float
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def cpu_us_per_op(self, process: str) -> float:
+        """CPU microseconds ``process`` spent per operation of this run."""
+        return self.cpu.get(process, 0.0) / max(1, len(self.latencies)) * 1e6
 
     @property
     def p50_ms(self) -> float:
@@ -81,14 +112,15 @@ def threaded(name: str, make_op: Callable[[int], Callable[[int], None]], threads
         with lock:
             results.append(res)
 
-    start = time.perf_counter()
-    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join()
-    wall = time.perf_counter() - start
-    return Result(name, [x for r in results for x in r.latencies], wall)
+    with cpu_meter() as cpu:
+        start = time.perf_counter()
+        pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+        for th in pool:
+            th.start()
+        for th in pool:
+            th.join()
+        wall = time.perf_counter() - start
+    return Result(name, [x for r in results for x in r.latencies], wall, cpu)
 
 
 def progress(msg: str) -> None:
@@ -102,3 +134,15 @@ def report(rows: list[Result]) -> None:
     for r in rows:
         print(f"{r.name:44} {len(r.latencies):7d} {r.p50_ms:8.2f} {r.p99_ms:8.2f} "
               f"{r.throughput:9.1f}")  # fmt: skip
+
+
+def report_cpu(rows: list[Result]) -> None:
+    """Print CPU microseconds per operation, per process, of runs that measured it."""
+    names = sorted({n for r in rows for n in r.cpu}, key=lambda n: (n != "client", n))
+    if not names:
+        return
+    print()
+    print(f"{'CPU per operation, us':44} " + " ".join(f"{n:>9}" for n in names) + f" {'total':>9}")
+    for r in rows:
+        cells = [r.cpu_us_per_op(n) for n in names]
+        print(f"{r.name:44} " + " ".join(f"{c:9.0f}" for c in cells) + f" {sum(cells):9.0f}")

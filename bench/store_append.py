@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.common import Result, progress, report, services, threaded, timed_loop
 from mdbc_py.music import GroupCommitter, NewEntry
 from mdbc_py.music.cassandra import CassandraStore
+from mdbc_py.music.cassandra.rows import was_applied
 
 PAYLOAD = os.urandom(400)  # about one small SO transaction
 
@@ -40,7 +41,7 @@ def bare_lwt(store: CassandraStore, seconds: float) -> Result:
     stmt = session.prepare(f"UPDATE {store.keyspace}.bench_lwt SET v = ? WHERE k = ? IF v = ?")
 
     def op(i: int) -> None:
-        assert session.execute(stmt, (i + 1, key, i)).was_applied
+        assert was_applied(session.execute(stmt, (i + 1, key, i)))
 
     return timed_loop("bare LWT (floor)", op, seconds)
 

@@ -11,8 +11,12 @@ Round trips of one :func:`collect`, for ``N`` tables the transaction wrote:
   ``DELETE ... RETURNING``, which would have saved the ``SELECT``).
 
 So ``2N + 1``; a transaction that wrote nothing costs one. When the
-connection was opened with ``CLIENT.MULTI_STATEMENTS`` the reads travel in
-one batch and the deletes in another: three round trips whatever ``N``.
+connection was opened with ``CLIENT.MULTI_STATEMENTS``, the marker and the
+reads of the tables the caller names travel in one batch (a table only the
+marker names costs one more) and the deletes in another. The driver's
+commit path goes further: it calls :func:`take`, which leaves the deletes
+to be sent with the transaction's ``COMMIT``, so a commit costs one round
+trip before the append and one after.
 
 Call it right before committing. Rows it collected must not come back: after
 ``ROLLBACK TO SAVEPOINT`` of a savepoint taken before a collect, the
@@ -26,28 +30,51 @@ reads, and writers of the same table then wait for each other's commit.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from contextlib import suppress
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import pymysql
-from pymysql.constants import CLIENT
 from pymysql.cursors import Cursor
 
 from mdbc_py.capture import sqlgen
+from mdbc_py.capture.batch import run_statements
 from mdbc_py.capture.errors import CaptureStateError
 from mdbc_py.capture.inventory import shadow_tables, staged_counts
 from mdbc_py.capture.naming import dirty_tables, is_internal_table, shadow_name
 from mdbc_py.log.model import Op, RowChange, row_change_unchecked
 from mdbc_py.sql.statement import TableRef
 
-__all__ = ["changes_from_rows", "collect", "out_of_band"]
+__all__ = [
+    "Taken",
+    "changes_from_rows",
+    "check_cleanup",
+    "collect",
+    "out_of_band",
+    "run_statements",
+    "take",
+]
 
 ER_NO_SUCH_TABLE = 1146
 
 _OPS = {"I": Op.INSERT, "U": Op.UPDATE, "D": Op.DELETE}
 
 _Staged = list[tuple[int, RowChange]]
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What :func:`take` read: the changes, and the deletes that clear them.
+
+    ``cleanup`` holds one ready-to-send ``DELETE`` per shadow that had rows,
+    and ``expected`` how many rows each must delete. They must run in the
+    same transaction before its ``COMMIT``; the commit path sends them in
+    the same round trip as the commit itself (see :func:`cleanup_statements`).
+    """
+
+    changes: list[RowChange]
+    cleanup: list[str] = field(default_factory=list)
+    expected: list[int] = field(default_factory=list)
 
 
 def collect(cursor: Cursor, tables: Iterable[TableRef] | None = None) -> list[RowChange]:
@@ -66,105 +93,79 @@ def collect(cursor: Cursor, tables: Iterable[TableRef] | None = None) -> list[Ro
     Values are what PyMySQL returns for a ``SELECT`` of the same row through
     the same connection: the shadow columns have the very same types.
     """
-    conn = cursor.connection
-    batch = bool(conn.client_flag & CLIENT.MULTI_STATEMENTS)
-    with conn.cursor(Cursor) as cur:
-        cur.execute(sqlgen.MARKER_SQL)
-        row = cur.fetchone()
-        assert row is not None
-        marker, marker_gen, gen = row
-        current = marker_gen is not None and int(marker_gen) == int(gen) - 1
-        targets = dirty_tables(marker) if current else []
-        for ref in tables or ():
-            if ref.db is None or ref.is_wildcard or is_internal_table(ref.name):
-                continue
-            if (ref.db, ref.name) not in targets:
-                targets.append((ref.db, ref.name))
+    taken = take(cursor, tables)
+    with cursor.connection.cursor(Cursor) as cur:
+        run_statements(cur, taken.cleanup, lambda i: check_cleanup(taken, i, cur.rowcount))
+    return taken.changes
 
+
+def take(cursor: Cursor, tables: Iterable[TableRef] | None = None) -> Taken:
+    """Read this connection's staged rows without deleting them (see :func:`collect`).
+
+    The caller must send ``Taken.cleanup`` (and check each count with
+    :func:`check_cleanup`) before its transaction commits. With
+    ``CLIENT.MULTI_STATEMENTS`` the marker and the reads of ``tables``
+    travel in one round trip; a table only the marker names costs one more.
+    """
+    extra = []
+    for ref in tables or ():
+        if ref.db is None or ref.is_wildcard or is_internal_table(ref.name):
+            continue
+        if (ref.db, ref.name) not in extra:
+            extra.append((ref.db, ref.name))
+    with cursor.connection.cursor(Cursor) as cur:
+        marked: list[tuple[str, str]] = []
         found: list[tuple[str, str, _Staged]] = []
 
-        def read(i: int) -> None:
-            db, table = targets[i]
-            found.append((db, table, _decode(f"{db}.{table}", cur)))
+        def read(targets: list[tuple[str, str]], offset: int) -> Callable[[int], None]:
+            def handle(i: int) -> None:
+                if i < offset:
+                    marked.extend(_marker_tables(cur))
+                    return
+                db, table = targets[i - offset]
+                found.append((db, table, _decode(f"{db}.{table}", cur)))
 
-        selects = [sqlgen.select_staged_sql(db, shadow_name(t)) for db, t in targets]
-        _run(cur, selects, read, batch=batch, skip_missing=True)
+            return handle
 
-        deletes: list[str] = []
+        statements = [sqlgen.MARKER_SQL, *_selects(extra)]
+        run_statements(cur, statements, read(extra, 1), skip_missing=True)
+        rest = [t for t in marked if t not in extra]
+        run_statements(cur, _selects(rest), read(rest, 0), skip_missing=True)
+
+        cleanup: list[str] = []
         expected: list[int] = []
         for db, table, staged in found:
             if staged:
                 sql = sqlgen.delete_staged_sql(db, shadow_name(table), len(staged))
                 param = sqlgen.delete_staged_param([seq for seq, _ in staged])
-                deletes.append(cur.mogrify(sql, (param,)))
+                cleanup.append(cur.mogrify(sql, (param,)))
                 expected.append(len(staged))
-
-        def deleted(i: int) -> None:
-            if cur.rowcount != expected[i]:
-                raise CaptureStateError(
-                    f"staged rows changed while being collected ({cur.rowcount} deleted, "
-                    f"{expected[i]} expected): roll the transaction back"
-                )
-
-        _run(cur, deletes, deleted, batch=batch, skip_missing=False)
 
     changes = [item for _, _, staged in found for item in staged]
     changes.sort(key=lambda item: item[0])
-    return [change for _, change in changes]
+    return Taken([change for _, change in changes], cleanup, expected)
 
 
-def _no_such_table(exc: pymysql.err.Error) -> bool:
-    """The shadow is gone (capture removed after a rolled-back write): nothing staged."""
-    return bool(exc.args) and exc.args[0] == ER_NO_SUCH_TABLE
+def check_cleanup(taken: Taken, i: int, rowcount: int) -> None:
+    """Check that cleanup statement ``i`` deleted exactly the rows it read."""
+    if rowcount != taken.expected[i]:
+        raise CaptureStateError(
+            f"staged rows changed while being collected ({rowcount} deleted, "
+            f"{taken.expected[i]} expected): roll the transaction back"
+        )
 
 
-def _run(
-    cur: Cursor,
-    statements: list[str],
-    handle: Callable[[int], None],
-    *,
-    batch: bool,
-    skip_missing: bool,
-) -> None:
-    """Execute ``statements``, calling ``handle(i)`` on the result of each.
-
-    With ``batch`` all are sent in one multi-statement round trip; MariaDB
-    stops a batch at its first error, so after a missing table (skipped when
-    ``skip_missing``) the rest is sent again.
-    """
-    i = 0
-    while i < len(statements):
-        try:
-            if batch:
-                cur.execute(";\n".join(statements[i:]))
-                while True:
-                    _handle_or_drain(cur, handle, i)
-                    i += 1
-                    if not cur.nextset():
-                        break
-            else:
-                cur.execute(statements[i])
-                handle(i)
-                i += 1
-        except pymysql.err.ProgrammingError as exc:
-            if not (skip_missing and _no_such_table(exc)):
-                raise
-            i += 1
+def _selects(targets: list[tuple[str, str]]) -> list[str]:
+    return [sqlgen.select_staged_sql(db, shadow_name(t)) for db, t in targets]
 
 
-def _handle_or_drain(cur: Cursor, handle: Callable[[int], None], i: int) -> None:
-    """``handle(i)``; if it raises, read the batch's remaining results first.
-
-    Unread results would leave the connection out of sync, and the caller
-    could not even roll back.
-    """
-    try:
-        handle(i)
-    except BaseException:
-        with suppress(pymysql.err.Error):
-            while cur.nextset():
-                pass
-        raise
+def _marker_tables(cur: Cursor) -> list[tuple[str, str]]:
+    """The tables the dirty marker names, if it is current (see ``MARKER_SQL``)."""
+    row = cur.fetchone()
+    assert row is not None
+    marker, marker_gen, gen = row
+    current = marker_gen is not None and int(marker_gen) == int(gen) - 1
+    return dirty_tables(marker) if current else []
 
 
 def _decode(table: str, cur: Cursor) -> _Staged:

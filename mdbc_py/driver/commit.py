@@ -21,7 +21,7 @@ import pymysql
 from pymysql.connections import Connection as RawConnection
 from pymysql.cursors import Cursor
 
-from mdbc_py import capture
+from mdbc_py.capture.collect import Taken, run_statements, take
 from mdbc_py.errors import CrossRangeError, LogDivergedError
 from mdbc_py.log import DdlStatement, EntryPayload, RowChange, encode
 from mdbc_py.music import NewEntry
@@ -52,10 +52,14 @@ def build_payload(
     )
 
 
-def collect_changes(raw: RawConnection, tables: set[TableRef]) -> list[RowChange]:
-    """Read and clear the rows this session staged (inside its open transaction)."""
+def collect_changes(raw: RawConnection, tables: set[TableRef]) -> Taken:
+    """Read the rows this session staged (inside its open transaction).
+
+    The deletes that clear them are left in ``Taken.cleanup``: ``local_commit``
+    sends them together with the ``COMMIT``.
+    """
     with raw.cursor(Cursor) as cur:
-        return capture.collect(cur, tables or None)
+        return take(cur, tables or None)
 
 
 def check_changes_in_range(changes: list[RowChange], range_of: dict[str, str | None],
@@ -74,17 +78,32 @@ def encode_entry(payload: EntryPayload) -> NewEntry:
     return NewEntry(payload.txid, encode(payload))
 
 
-def local_commit(raw: RawConnection, range_name: str, seq: int, txid: str) -> None:
-    """Record the applied position and COMMIT, one local transaction.
+def local_commit(
+    raw: RawConnection, range_name: str, seq: int, txid: str, taken: Taken | None = None
+) -> None:
+    """Clear the staged rows, record the applied position and COMMIT: one local transaction.
+
+    On a session with ``CLIENT.MULTI_STATEMENTS`` (the driver opens every
+    session so) all of it is one round trip; MariaDB stops the batch at the
+    first error, so a failed statement never reaches the ``COMMIT``.
 
     A duplicate ``(range, seq)`` means the store reused a sequence number
     this site already applied: the store lost acknowledged entries, and
     that is reported as ``LogDivergedError``, never as the app's own
     IntegrityError.
     """
+    cleanup = taken.cleanup if taken is not None else []
     with raw.cursor(Cursor) as cur:
+        statements = [*cleanup, positions.record_sql(cur, range_name, seq, txid), "COMMIT"]
+        recorded = len(cleanup)
+        counts: dict[int, int] = {}
+
+        def check(i: int) -> None:
+            if i < recorded:
+                counts[i] = cur.rowcount
+
         try:
-            positions.record(cur, range_name, seq, txid)
+            run_statements(cur, statements, check)
         except pymysql.err.IntegrityError as exc:
             if exc.args[0] != DUPLICATE_KEY:
                 raise
@@ -93,7 +112,12 @@ def local_commit(raw: RawConnection, range_name: str, seq: int, txid: str) -> No
                 f"{txid}, but this site had already applied an entry {seq}: the store lost "
                 "acknowledged entries (run Cassandra with commitlog_sync: batch or group)"
             ) from None
-    raw.commit()
+    if taken is not None:
+        for i, count in counts.items():
+            if count != taken.expected[i]:  # committed as logged; the leftovers are harmless
+                log.warning("entry %s of %s: cleanup %d deleted %d staged rows, %d expected; "
+                            "'mdbc verify' reports leftovers as out-of-band rows", seq,
+                            range_name, i, count, taken.expected[i])  # fmt: skip
 
 
 def repair_from_log(connect_kwargs: dict[str, object], seq: int, payload: EntryPayload) -> bool:

@@ -26,9 +26,11 @@ from typing import Any
 
 import pymysql
 from pymysql.connections import Connection as RawConnection
+from pymysql.constants import CLIENT
 from pymysql.cursors import Cursor
 
 from mdbc_py import capture, errors
+from mdbc_py.capture.collect import Taken
 from mdbc_py.config import Config, SiteConfig, load
 from mdbc_py.driver import commit as commit_path
 from mdbc_py.driver.runtime import Runtime
@@ -77,7 +79,6 @@ PASSTHROUGH = frozenset(
         "insert_id",
         "affected_rows",
         "use_unicode",
-        "client_flag",
         "sql_mode",
         "decoders",
         "encoders",
@@ -158,10 +159,29 @@ class Connection:
         return {**site.connect_kwargs(), **user}
 
     def _open_raw(self, site: SiteConfig) -> RawConnection:
+        """Open the session; always with ``CLIENT.MULTI_STATEMENTS``, for the commit path.
+
+        The commit path sends its own statements in batches (two round trips
+        per commit instead of five). The application still gets PyMySQL's
+        behaviour: a string of several statements is refused before it is
+        sent unless it asked for the flag itself (``multi_statements``).
+        """
         kwargs = self._site_kwargs(site)
         if self._current_db is not None:
             kwargs["database"] = self._current_db
+        kwargs["client_flag"] = int(kwargs.get("client_flag", 0)) | CLIENT.MULTI_STATEMENTS
         return pymysql.connect(**kwargs, autocommit=self._autocommit, cursorclass=self.cursorclass)
+
+    @property
+    def multi_statements(self) -> bool:
+        """True if the application opened the connection with ``CLIENT.MULTI_STATEMENTS``."""
+        return bool(int(self._user_kwargs.get("client_flag", 0)) & CLIENT.MULTI_STATEMENTS)
+
+    @property
+    def client_flag(self) -> int:
+        """The session's capability flags, as the application asked for them."""
+        flag = int(self._raw.client_flag)
+        return flag if self.multi_statements else flag & ~CLIENT.MULTI_STATEMENTS
 
     @property
     def _connect_kwargs(self) -> dict[str, Any]:
@@ -485,7 +505,8 @@ class Connection:
         range_name = self._tx.range_name
         assert range_name is not None and self._tx.epoch is not None
         try:
-            changes = commit_path.collect_changes(self._raw, self._tx.tables)
+            taken = commit_path.collect_changes(self._raw, self._tx.tables)
+            changes = taken.changes
             if not changes:
                 self._raw.commit()
                 return
@@ -513,7 +534,7 @@ class Connection:
             self._safe_rollback()
             raise
         try:
-            self._local_commit(range_name, seq, payload.txid)
+            self._local_commit(range_name, seq, payload.txid, taken)
         except LogDivergedError:
             raise
         except pymysql.err.Error as exc:
@@ -522,10 +543,12 @@ class Connection:
                         exc)  # fmt: skip
             commit_path.repair_from_log(self._connect_kwargs, seq, payload)
 
-    def _local_commit(self, range_name: str, seq: int, txid: str) -> None:
+    def _local_commit(
+        self, range_name: str, seq: int, txid: str, taken: Taken | None = None
+    ) -> None:
         """``commit_path.local_commit``, marking the site needs-resync if the log diverged."""
         try:
-            commit_path.local_commit(self._raw, range_name, seq, txid)
+            commit_path.local_commit(self._raw, range_name, seq, txid, taken)
         except LogDivergedError as exc:
             self._safe_rollback()
             self._mark_needs_resync(range_name, str(exc))

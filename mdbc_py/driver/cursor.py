@@ -125,6 +125,7 @@ class Cursor:
         self._prepare()
         conn = self.connection
         stmt = conn.classify(query)
+        self._refuse_several(stmt, query)
         if conn.transaction_control(stmt):
             return 0
         range_name = conn.before_statement(stmt)
@@ -139,6 +140,7 @@ class Cursor:
         self._prepare()
         conn = self.connection
         stmt = conn.classify(query)
+        self._refuse_several(stmt, query)
         if stmt.kind in (Kind.DDL, Kind.TCL) or stmt.autocommit is not None:
             total = 0
             for params in args:
@@ -147,6 +149,21 @@ class Cursor:
         range_name = conn.before_statement(stmt)
         self._rebind()
         return self._run(stmt, range_name, lambda: self._raw.executemany(query, args), query)
+
+    def _refuse_several(self, stmt: Statement, query: str) -> None:
+        """Refuse ``a; b`` unless the application asked for multi-statements.
+
+        The session itself accepts them (the commit path batches its own
+        statements), so the check PyMySQL leaves to the server is made here,
+        with the server's error code: a stacked query never runs by accident.
+        """
+        if stmt.parts and not self.connection.multi_statements:
+            raise ProgrammingError(
+                1064,
+                f"{len(stmt.parts)} statements in one execute() ({query[:80]!r}): open the "
+                "connection with client_flag=CLIENT.MULTI_STATEMENTS to send several at once, "
+                "or execute them one by one; nothing was executed",
+            )
 
     def callproc(self, procname: str, args: Sequence[Any] = ()) -> Sequence[Any]:
         """Call a stored procedure: treated as a write of the current database."""

@@ -63,12 +63,17 @@ def create_schema(cur: Cursor) -> None:
         cur.execute(statement)
 
 
+RECORD_SQL = f"INSERT INTO `{META_DB}`.`applied` (range_name, seq, txid) VALUES (%s, %s, %s)"
+
+
 def record(cur: Cursor, range_name: str, seq: int, txid: str) -> None:
     """Mark entry ``seq`` applied, inside the caller's transaction."""
-    cur.execute(
-        f"INSERT INTO `{META_DB}`.`applied` (range_name, seq, txid) VALUES (%s, %s, %s)",
-        (range_name, seq, txid),
-    )
+    cur.execute(RECORD_SQL, (range_name, seq, txid))
+
+
+def record_sql(cur: Cursor, range_name: str, seq: int, txid: str) -> str:
+    """The statement of :func:`record`, ready to send in a batch."""
+    return str(cur.mogrify(RECORD_SQL, (range_name, seq, txid)))
 
 
 def applied_among(cur: Cursor, range_name: str, low: int, high: int) -> set[int]:
@@ -90,10 +95,7 @@ def record_many(cur: Cursor, range_name: str, entries: Iterable[tuple[int, str]]
     """Mark several entries applied, inside the caller's transaction."""
     rows = [(range_name, seq, txid) for seq, txid in entries]
     if rows:
-        cur.executemany(
-            f"INSERT INTO `{META_DB}`.`applied` (range_name, seq, txid) VALUES (%s, %s, %s)",
-            rows,
-        )
+        cur.executemany(RECORD_SQL, rows)
 
 
 def is_applied(cur: Cursor, range_name: str, seq: int) -> bool:

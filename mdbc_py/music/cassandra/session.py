@@ -39,6 +39,7 @@ from cassandra.policies import (
 
 from mdbc_py.config import StoreConfig
 from mdbc_py.errors import StoreUnavailableError
+from mdbc_py.music.cassandra.rows import row_factory
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def connect(cfg: StoreConfig) -> tuple[Cluster, Session]:
         consistency_level=ConsistencyLevel.QUORUM,
         serial_consistency_level=ConsistencyLevel.SERIAL,
         request_timeout=REQUEST_TIMEOUT,
+        row_factory=row_factory,
     )
     auth = PlainTextAuthProvider(cfg.username, cfg.password or "") if cfg.username else None
     cluster = Cluster(

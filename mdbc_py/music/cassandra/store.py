@@ -50,6 +50,7 @@ from mdbc_py.errors import (
     UnknownRangeError,
 )
 from mdbc_py.log.chunks import check_size, join, split
+from mdbc_py.music.cassandra.rows import was_applied
 from mdbc_py.music.cassandra.session import UNCERTAIN_ERRORS, connect, run
 from mdbc_py.music.model import (
     AppliedPosition,
@@ -427,7 +428,7 @@ class CassandraStore(MusicStore):
                 confirmed = True
                 continue
             row = result.one()
-            if result.was_applied:
+            if was_applied(result):
                 return self._applied(range_name, head, n, size)
             head = self._head_from_cas(head, row)
             self._heads[range_name] = head
@@ -649,7 +650,7 @@ class CassandraStore(MusicStore):
                     ),
                     uncertain_ok=True,
                 )
-                applied, row = result.was_applied, result.one()
+                applied, row = was_applied(result), result.one()
             except UNCERTAIN_ERRORS:
                 now = self._head(range_name, fresh=True)
                 applied = now.epoch == from_epoch + 1 and now.owner == to_site
@@ -708,7 +709,7 @@ class CassandraStore(MusicStore):
                 "IF epoch = ? AND sealed = false",
                 (state.value, range_name, head.segment, epoch),
             )
-            if result.was_applied:
+            if was_applied(result):
                 self._heads.pop(range_name, None)
                 return self.describe_range(range_name)
             head = self._head(range_name, fresh=True)
@@ -814,7 +815,7 @@ class CassandraStore(MusicStore):
             "toTimestamp(now())) IF NOT EXISTS USING TTL ?",
             (range_name, site, seconds),
         )
-        if not result.was_applied:
+        if not was_applied(result):
             if result.one().holder != site:
                 return None
             result = self._exec(
@@ -823,7 +824,7 @@ class CassandraStore(MusicStore):
                 "WHERE range = ? IF holder = ?",
                 (seconds, site, range_name, site),
             )
-            if not result.was_applied:
+            if not was_applied(result):
                 return None
         return Lease(range_name=range_name, holder=site, expires_at=time.time() + seconds)
 
@@ -854,7 +855,7 @@ class CassandraStore(MusicStore):
             "VALUES (?, ?, ?, toTimestamp(now())) IF NOT EXISTS",
             (range_name, site, seq),
         )
-        if result.was_applied:
+        if was_applied(result):
             return
         self._exec(
             "reporting applied position",

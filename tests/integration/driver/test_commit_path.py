@@ -126,3 +126,40 @@ def test_pymysql_cursor_classes_work(connect, range_a: str, cursor_class: str) -
     cur.execute(f"CREATE TABLE {t} (id INT PRIMARY KEY)")
     cur.execute(f"INSERT INTO {t} VALUES (1)")
     conn.commit()
+
+
+def test_several_statements_are_refused_unless_the_app_asks_for_them(
+    connect, raw, store: MusicStore, range_a: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The session batches the commit path's statements; the app still gets PyMySQL's rule."""
+    import pymysql
+    from pymysql.constants import CLIENT
+
+    t = table_name()
+    conn = connect(database=range_a)
+    cur = conn.cursor()
+    cur.execute(f"CREATE TABLE {t} (id INT PRIMARY KEY)")
+    tail = store.describe_range(range_a).tail
+    two = f"INSERT INTO {t} VALUES (1); INSERT INTO {t} VALUES (2)"
+    with pytest.raises(pymysql.err.ProgrammingError) as info:
+        cur.execute(two)
+    assert info.value.args[0] == 1064 and "MULTI_STATEMENTS" in info.value.args[1]
+    with pytest.raises(pymysql.err.ProgrammingError) as plain:  # what PyMySQL itself does
+        raw(database=range_a).cursor().execute(two)
+    assert plain.value.args[0] == 1064
+    assert not conn.client_flag & CLIENT.MULTI_STATEMENTS
+    conn.commit()
+    assert store.describe_range(range_a).tail == tail
+
+    multi = connect(database=range_a, client_flag=CLIENT.MULTI_STATEMENTS)
+    assert multi.client_flag & CLIENT.MULTI_STATEMENTS
+    mcur = multi.cursor()
+    mcur.execute(two)
+    multi.commit()
+    ((_, tx),) = entries_after(store, range_a, tail)
+    assert [c.pk for c in tx.changes] == [(("id", 1),), (("id", 2),)]
+    with raw().cursor() as check:
+        check.execute(f"SELECT id FROM {range_a}.{t} ORDER BY id")
+        assert check.fetchall() == ((1,), (2,))
+        check.execute(f"SELECT COUNT(*) FROM {range_a}.mdbc_s_{t}")
+        assert check.fetchone() == (0,), "the commit cleared the staged rows"
