@@ -4,6 +4,5 @@ WORKDIR /opt/mdbc_py
 COPY pyproject.toml README.md ./
 COPY mdbc_py ./mdbc_py
 COPY cli ./cli
-COPY schemas ./schemas
 RUN pip install --no-cache-dir .
 ENTRYPOINT ["mdbc"]

@@ -592,6 +592,12 @@ class Connection:
         return int(result)
 
     def _append_ddl(self, range_name: str, epoch: int, entry: Any) -> int:
+        """Append a DDL entry that already ran here, retrying while the store is down.
+
+        The store promises that a ``StoreUnavailableError`` appended nothing;
+        each retry still looks the transaction up first, so that a broken
+        promise could never log the same DDL twice.
+        """
         deadline = time.monotonic() + DDL_APPEND_SECONDS
         while True:
             try:
@@ -599,6 +605,10 @@ class Connection:
             except StoreUnavailableError as exc:
                 if time.monotonic() < deadline:
                     time.sleep(1.0)
+                    with contextlib.suppress(StoreUnavailableError):
+                        found = self.runtime.store.find_txid(range_name, entry.txid)
+                        if found is not None:
+                            return found.seq
                     continue
                 self._mark_needs_resync(range_name, f"DDL not logged: {exc}")
                 raise StoreUnavailableError(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from mdbc_py.config import Config
 
 SO_DATABASES = ("catalogdb", "requestdb", "camundabpmn")
-"""The real names, and the schema file of each (``schemas/<name>.sql``)."""
+"""The real names; each has its schema in ``mdbc_py/workload/sql/<name>.sql``."""
 
 IN_PROGRESS = "IN_PROGRESS"
 COMPLETE = "COMPLETE"

@@ -34,8 +34,9 @@ from mdbc_py.workload.model import (
 )
 from mdbc_py.workload.session import DbSession
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
-"""The repository's ``schemas/`` folder (catalogdb.sql, requestdb.sql, camundabpmn.sql)."""
+SCHEMA_DIR = Path(__file__).resolve().parent / "sql"
+"""The SO schema files (catalogdb.sql, requestdb.sql, camundabpmn.sql), shipped in the
+package so that an installed wheel can run the demo; ``schemas/`` links to them."""
 
 Say = Callable[[str], None]
 
