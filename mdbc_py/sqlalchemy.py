@@ -1,11 +1,15 @@
-"""The SQLAlchemy dialect ``mysql+mdbc``: SQLAlchemy over mdbc_py instead of PyMySQL.
+"""The SQLAlchemy dialects ``mysql+mdbc`` and ``mariadb+mdbc``: SQLAlchemy over mdbc_py.
 
     create_engine("mysql+mdbc://user:pw@host:3306/requestdb?site=dc1&config=/etc/mdbc/mdbc.toml")
+    create_engine("mariadb+mdbc://user:pw@host:3306/requestdb?site=dc1&config=/etc/mdbc/mdbc.toml")
 
 Everything SQL-related is MySQL's dialect as used with PyMySQL (mdbc_py
 speaks PyMySQL's protocol, types and errors); only the DB-API module and the
 two extra connect arguments (``site``, ``config``) differ. Registered through
-the ``sqlalchemy.dialects`` entry point, so no import is needed.
+the ``sqlalchemy.dialects`` entry point, so no import is needed. The
+``mariadb+`` form is SQLAlchemy's MariaDB dialect (it insists on a MariaDB
+server and uses MariaDB-only SQL where there is some), built the way
+SQLAlchemy builds ``mariadb+pymysql``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+from sqlalchemy.dialects.mysql.mariadb import MariaDBDialect
 from sqlalchemy.dialects.mysql.pymysql import MySQLDialect_pymysql
 from sqlalchemy.engine.url import URL
 
@@ -48,6 +53,12 @@ class MDBCDialect(MySQLDialect_pymysql):
         args, kwargs = super().create_connect_args(url, _translate_args)
         kwargs.update(extra)
         return args, kwargs
+
+
+class MariaDBDialect_mdbc(MariaDBDialect, MDBCDialect):
+    """``mariadb+mdbc``: what ``sqlalchemy.dialects.mysql.mariadb.loader`` builds per driver."""
+
+    supports_statement_cache = True
 
 
 dialect = MDBCDialect
