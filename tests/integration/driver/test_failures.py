@@ -86,31 +86,35 @@ def test_table_without_primary_key_is_refused(connect, raw, range_a: str) -> Non
     assert count(raw, range_a, t) == 0
 
 
-def test_commit_at_a_fenced_owner_fails_and_rolls_back(
-    driver_cfg: Config, raw, store: MusicStore
-) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture()
+def own_range(driver_cfg: Config):  # type: ignore[no-untyped-def]
+    """A range of its own (for tests that fence it or mark it needs-resync), and a
+    connection to it at its owner dc1."""
     from mdbc_py.admin.init import initialize
     from tests.integration.driver.conftest import make_config
 
-    name = f"fence_{uuid.uuid4().hex[:6]}"
+    name = f"own_{uuid.uuid4().hex[:6]}"
     cfg = make_config(driver_cfg, [name])
     initialize(cfg)
     conn = mdbc_py.connect(site="dc1", config=cfg, database=name)
-    try:
-        cur = conn.cursor()
-        cur.execute("CREATE TABLE t (id INT PRIMARY KEY)")
-        cur.execute("INSERT INTO t VALUES (1)")
-        tail = store.describe_range(name).tail
-        store.change_owner(name, 1, "dc2", reason="test fencing", state=RangeState.OPEN)
-        with pytest.raises(mdbc_py.FencedError, match="not current") as info:
-            conn.commit()
-        assert isinstance(info.value, mdbc_py.OperationalError) and info.value.retryable
-        assert count(raw, name, "t") == 0
-        assert store.describe_range(name).tail == tail
-        with pytest.raises(mdbc_py.NotOwnerError, match="'dc2'"):
-            cur.execute("INSERT INTO t VALUES (2)")
-    finally:
-        conn.close()
+    yield name, conn
+    conn.close()
+
+
+def test_commit_at_a_fenced_owner_fails_and_rolls_back(own_range, raw, store: MusicStore) -> None:  # type: ignore[no-untyped-def]
+    name, conn = own_range
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t (id INT PRIMARY KEY)")
+    cur.execute("INSERT INTO t VALUES (1)")
+    tail = store.describe_range(name).tail
+    store.change_owner(name, 1, "dc2", reason="test fencing", state=RangeState.OPEN)
+    with pytest.raises(mdbc_py.FencedError, match="not current") as info:
+        conn.commit()
+    assert isinstance(info.value, mdbc_py.OperationalError) and info.value.retryable
+    assert count(raw, name, "t") == 0
+    assert store.describe_range(name).tail == tail
+    with pytest.raises(mdbc_py.NotOwnerError, match="'dc2'"):
+        cur.execute("INSERT INTO t VALUES (2)")
 
 
 def test_store_down_mid_transaction(
@@ -143,37 +147,25 @@ def test_store_down_mid_transaction(
 
 
 def test_a_store_that_lost_entries_is_reported_as_divergence(
-    driver_cfg: Config, raw, store: MusicStore
+    own_range, raw, store: MusicStore
 ) -> None:  # type: ignore[no-untyped-def]
     """The store reusing an applied sequence number is named, never an app IntegrityError."""
-    from mdbc_py.admin.init import initialize
     from mdbc_py.replication import positions
-    from tests.integration.driver.conftest import make_config
 
-    name = f"lost_{uuid.uuid4().hex[:6]}"
-    cfg = make_config(driver_cfg, [name])
-    initialize(cfg)
-    conn = mdbc_py.connect(site="dc1", config=cfg, database=name)
-    try:
-        cur = conn.cursor()
-        cur.execute("CREATE TABLE t (id INT PRIMARY KEY)")
-        nxt = store.describe_range(name).tail + 1
-        with raw().cursor() as rc:  # as if entry `nxt` had been applied, then lost by the store
-            positions.record(rc, name, nxt, "lost-txid")
-            rc.connection.commit()
-        cur.execute("INSERT INTO t VALUES (1)")
-        with pytest.raises(mdbc_py.LogDivergedError, match=f"entry {nxt} of range") as info:
-            conn.commit()
-        assert isinstance(info.value, mdbc_py.InternalError)
-        assert "needs-resync" in str(info.value) and "mdbc resync --site dc1 --full" in str(
-            info.value
-        )
-        assert count(raw, name, "t") == 0
-        with raw().cursor() as rc:
-            rc.execute(
-                "SELECT value FROM mdbc.site_state WHERE name = %s", (f"needs-resync:{name}",)
-            )
-            assert "lost acknowledged entries" in rc.fetchone()[0]
-        assert store.describe_range(name).tail == nxt  # the transaction itself is in the log
-    finally:
-        conn.close()
+    name, conn = own_range
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t (id INT PRIMARY KEY)")
+    nxt = store.describe_range(name).tail + 1
+    with raw().cursor() as rc:  # as if entry `nxt` had been applied, then lost by the store
+        positions.record(rc, name, nxt, "lost-txid")
+        rc.connection.commit()
+    cur.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(mdbc_py.LogDivergedError, match=f"entry {nxt} of range") as info:
+        conn.commit()
+    assert isinstance(info.value, mdbc_py.InternalError)
+    assert "needs-resync" in str(info.value) and "mdbc resync --site dc1 --full" in str(info.value)
+    assert count(raw, name, "t") == 0
+    with raw().cursor() as rc:
+        rc.execute("SELECT value FROM mdbc.site_state WHERE name = %s", (f"needs-resync:{name}",))
+        assert "lost acknowledged entries" in rc.fetchone()[0]
+    assert store.describe_range(name).tail == nxt  # the transaction itself is in the log
