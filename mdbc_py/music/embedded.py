@@ -36,7 +36,6 @@ from contextlib import contextmanager, nullcontext, suppress
 
 from mdbc_py.config import check_name
 from mdbc_py.errors import (
-    ConfigError,
     FencedError,
     InterfaceError,
     StoreUnavailableError,
@@ -55,7 +54,13 @@ from mdbc_py.music.model import (
     RangeState,
     SiteInfo,
 )
-from mdbc_py.music.store import DEFAULT_PAGE, MusicStore
+from mdbc_py.music.store import (
+    DEFAULT_PAGE,
+    MusicStore,
+    append_refused,
+    owner_change_refused,
+    valid_range_name,
+)
 
 __all__ = ["EmbeddedStore"]
 
@@ -212,10 +217,7 @@ class EmbeddedStore(MusicStore):
 
     @staticmethod
     def _range_name(name: object) -> str:
-        try:
-            return check_name("range", name)
-        except ConfigError as exc:
-            raise UnknownRangeError(f"{exc}; no range of that name can exist") from None
+        return valid_range_name(name)
 
     @staticmethod
     def _site_name(name: object) -> str:
@@ -300,19 +302,8 @@ class EmbeddedStore(MusicStore):
             return []
         with self._transaction(f"appending to range {range_name!r}", write=True) as conn:
             info = self._fetch_range(conn, range_name)
-            if epoch != info.epoch:
-                raise FencedError(
-                    f"append to range {range_name!r} refused: epoch {epoch} is not current, "
-                    f"the current epoch is {info.epoch} (owner {info.owner!r}, {info.state}); "
-                    "nothing was appended. This writer no longer owns the range: roll back "
-                    "and retry, which reaches the current owner"
-                )
-            if not info.state.accepts_appends:
-                raise FencedError(
-                    f"append to range {range_name!r} refused: the range is {info.state} at "
-                    f"epoch {info.epoch} (owner {info.owner!r}): a change of owner is in "
-                    "progress; nothing was appended, roll back and retry once it is open"
-                )
+            if epoch != info.epoch or not info.state.accepts_appends:
+                raise append_refused(range_name, epoch, info.epoch, info.owner, info.state)
             now = time.time()
             first = info.tail + 1
             rows: list[tuple[str, int, int, str, bytes, float]] = [
@@ -390,11 +381,8 @@ class EmbeddedStore(MusicStore):
         with self._transaction(f"changing the owner of range {range_name!r}", write=True) as conn:
             info = self._fetch_range(conn, range_name)
             if info.epoch != from_epoch:
-                raise FencedError(
-                    f"change of owner of range {range_name!r} refused: cannot move from "
-                    f"epoch {from_epoch}, the epoch is already {info.epoch} (owner "
-                    f"{info.owner!r}, {info.state}); someone changed it first: read the "
-                    "range again and decide anew"
+                raise owner_change_refused(
+                    range_name, from_epoch, info.epoch, info.owner, info.state
                 )
             change = OwnerChange(
                 range_name=range_name,

@@ -24,6 +24,8 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Sequence
 
+from mdbc_py.config import check_name
+from mdbc_py.errors import ConfigError, FencedError, UnknownRangeError
 from mdbc_py.music.model import (
     AppliedPosition,
     Lease,
@@ -36,6 +38,47 @@ from mdbc_py.music.model import (
 )
 
 DEFAULT_PAGE = 500
+
+
+def valid_range_name(name: object) -> str:
+    """``name`` if it is a valid range name; else ``UnknownRangeError`` (no such range can exist).
+
+    Names reach CQL and SQL as values or checked identifiers only, so this
+    check is also what keeps a hostile name out of any statement.
+    """
+    try:
+        return check_name("range", name)
+    except ConfigError as exc:
+        raise UnknownRangeError(f"{exc}; no range of that name can exist") from None
+
+
+def append_refused(
+    range_name: str, epoch: int, current: int, owner: str | None, state: RangeState
+) -> FencedError:
+    """The error of an append refused at epoch ``current`` in ``state`` (same in every backend)."""
+    if epoch != current:
+        return FencedError(
+            f"append to range {range_name!r} refused: epoch {epoch} is not current, the "
+            f"current epoch is {current} (owner {owner!r}, {state.value}); nothing was "
+            "appended. This writer no longer owns the range: roll back and retry, which "
+            "reaches the current owner"
+        )
+    return FencedError(
+        f"append to range {range_name!r} refused: the range is {state.value} at epoch "
+        f"{current} (owner {owner!r}): a change of owner is in progress; nothing was "
+        "appended, roll back and retry once it is open"
+    )
+
+
+def owner_change_refused(
+    range_name: str, from_epoch: int, current: int, owner: str | None, state: RangeState
+) -> FencedError:
+    """The error of a change of owner that lost to another one."""
+    return FencedError(
+        f"change of owner of range {range_name!r} refused: cannot move from epoch "
+        f"{from_epoch}, the epoch is already {current} (owner {owner!r}, {state.value}); "
+        "someone changed it first: read the range again and decide anew"
+    )
 
 
 class MusicStore(abc.ABC):

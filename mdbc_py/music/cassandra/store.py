@@ -43,7 +43,6 @@ from cassandra.util import uuid_from_time
 from mdbc_py.config import StoreConfig, check_name
 from mdbc_py.errors import (
     CommitOutcomeUnknownError,
-    ConfigError,
     FencedError,
     StoreUnavailableError,
     TrimmedError,
@@ -62,7 +61,13 @@ from mdbc_py.music.model import (
     RangeState,
     SiteInfo,
 )
-from mdbc_py.music.store import DEFAULT_PAGE, MusicStore
+from mdbc_py.music.store import (
+    DEFAULT_PAGE,
+    MusicStore,
+    append_refused,
+    owner_change_refused,
+    valid_range_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +99,6 @@ def _ts(value: Any) -> float:
     if value is None:
         return 0.0
     return value.replace(tzinfo=datetime.UTC).timestamp()
-
-
-def _valid_range_name(name: str) -> str:
-    try:
-        return check_name("range", name)
-    except ConfigError as exc:
-        raise UnknownRangeError(str(exc)) from None
 
 
 def _site_name(name: str) -> str:
@@ -177,7 +175,7 @@ class CassandraStore(MusicStore):
 
         Ranges are never deleted, so a range seen once is remembered.
         """
-        name = _valid_range_name(name)
+        name = valid_range_name(name)
         if name not in self._known_ranges:
             self._range_row(name)
             self._known_ranges.add(name)
@@ -282,7 +280,7 @@ class CassandraStore(MusicStore):
     # -- ranges ---------------------------------------------------------------
 
     def create_range(self, name: str, owner: str) -> RangeInfo:
-        name, owner = _valid_range_name(name), _site_name(owner)
+        name, owner = valid_range_name(name), _site_name(owner)
         self._exec(
             "creating a range",
             "INSERT INTO {ks}.ranges (range, segment, trim_point, created_at) "
@@ -517,16 +515,7 @@ class CassandraStore(MusicStore):
                 time.sleep(0.5)
 
     def _fenced(self, range_name: str, epoch: int, head: Head) -> FencedError:
-        if head.epoch != epoch:
-            return FencedError(
-                f"range {range_name!r}: epoch {epoch} is not current, the current epoch is "
-                f"{head.epoch} (owner {head.owner}); nothing was appended. This site no "
-                "longer owns the range: retry, which reaches the new owner"
-            )
-        return FencedError(
-            f"range {range_name!r} is {head.state.value} (epoch {head.epoch}, owner "
-            f"{head.owner}): a change of owner is in progress; nothing was appended, retry"
-        )
+        return append_refused(range_name, epoch, head.epoch, head.owner, head.state)
 
     # -- reading ----------------------------------------------------------------
 
@@ -630,9 +619,8 @@ class CassandraStore(MusicStore):
                 head = self._head(range_name, fresh=True)
                 continue
             if head.epoch != from_epoch:
-                raise FencedError(
-                    f"range {range_name!r}: cannot move from epoch {from_epoch}, the epoch is "
-                    f"already {head.epoch} (owner {head.owner})"
+                raise owner_change_refused(
+                    range_name, from_epoch, head.epoch, head.owner, head.state
                 )
             try:
                 result = self._exec(
