@@ -1,13 +1,34 @@
 """Capture: the row changes of a transaction, staged by triggers, read on commit.
 
-Every captured table ``t`` gets a *shadow table* ``mdbc_s_<t>`` in the same
-database, with the same column types, charsets and collations, and three
-AFTER triggers (``mdbc_ai_<t>``, ``mdbc_au_<t>``, ``mdbc_ad_<t>``) that copy
-``NEW.*`` (insert, update) or ``OLD.*`` (delete), plus the old primary key,
-into it. Values are copied column to column, never encoded, so a captured
-image is exactly what a ``SELECT`` of the row returns: BIT, BLOB, latin1
-text, doubles, DECIMAL(65,30), fractional times all survive. The shadow is
-InnoDB, so staged rows live and die with the writer's transaction.
+Every captured table ``db.t`` gets three AFTER triggers on it (``mdbc_ai_<t>``,
+``mdbc_au_<t>``, ``mdbc_ad_<t>``; MariaDB keeps triggers in the table's
+database) and a *shadow table* ``mdbc_s_<t>`` with the same column types,
+charsets and collations, which lives in a separate *stage database*
+``mdbc_stage_<db>`` (:func:`stage_database`; shortened with a hash when
+longer than 64 characters). The triggers copy ``NEW.*`` (insert, update) or
+``OLD.*`` (delete), plus the old primary key, into the shadow. Values are
+copied column to column, never encoded, so a captured image is exactly what
+a ``SELECT`` of the row returns: BIT, BLOB, latin1 text, doubles,
+DECIMAL(65,30), fractional times all survive. The shadow is InnoDB, so
+staged rows live and die with the writer's transaction.
+
+Keeping the shadows out of the application's database means ``SHOW TABLES``,
+ORM reflection (SQLAlchemy ``metadata.reflect()``) and migration tools
+(Alembic autogenerate) see only the application's tables. An install moves
+shadows that older versions created inside the application's database (see
+``install``); an out-of-band row in such a shadow makes it refuse first.
+
+Privileges. The triggers run with the rights of their DEFINER (the account
+that installed them), so accounts that write around the driver need no
+privilege on the stage databases. The driver's account reads and deletes its
+session's staged rows on commit, as itself: it needs ``SELECT, DELETE`` on
+``mdbc_stage_%``. The account that installs the capture (``mdbc init``,
+resync, and the driver's account too, since it recaptures after a DDL it
+runs) also needs ``CREATE, DROP, ALTER, INSERT, LOCK TABLES`` there, and
+``TRIGGER`` on the application's databases::
+
+    GRANT SELECT, INSERT, DELETE, CREATE, DROP, ALTER, LOCK TABLES
+      ON `mdbc_stage_%`.* TO 'app'@'%';
 
 On commit the driver calls :func:`collect` in the open transaction, right
 before committing: it reads and deletes this connection's staged rows and
@@ -34,6 +55,8 @@ What is and is not captured:
   system-versioned tables and columns named ``mdbc_*`` are refused.
 - Triggers fire for every writer; rows that a writer bypassing the driver
   committed stay in the shadow and are reported by :func:`out_of_band`.
+- ``DROP DATABASE`` through the driver also removes the stage database
+  (``replication.apply.recapture``), unless out-of-band rows wait in it.
 - After a DDL the triggers must be regenerated (:func:`install_table`):
   until then an added column is missing from images, and a dropped or
   renamed column makes every write to the table fail.
@@ -56,7 +79,7 @@ from mdbc_py.capture.install import (
     remove_table,
     uninstall_database,
 )
-from mdbc_py.capture.naming import shadow_name, trigger_name
+from mdbc_py.capture.naming import shadow_name, stage_database, trigger_name
 
 __all__ = [
     "CaptureError",
@@ -72,6 +95,7 @@ __all__ = [
     "out_of_band",
     "remove_table",
     "shadow_name",
+    "stage_database",
     "trigger_name",
     "uninstall_database",
 ]

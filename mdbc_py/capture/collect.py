@@ -5,7 +5,8 @@ Round trips of one :func:`collect`, for ``N`` tables the transaction wrote:
 - one ``SELECT`` of the dirty marker (the tables the triggers staged into),
   which also starts a new collect generation, so the marker needs no reset
   statement (see :data:`sqlgen.MARKER_SQL`);
-- one ``SELECT`` per table (a plain read: no locks);
+- one ``SELECT`` per table, of its shadow in the stage database (a plain
+  read: no locks);
 - one ``DELETE`` per table, by exact primary key (see
   :func:`sqlgen.delete_staged_sql` for why not by range, or with
   ``DELETE ... RETURNING``, which would have saved the ``SELECT``).
@@ -212,6 +213,9 @@ def out_of_band(
     not in the log. Only committed rows are visible to this query (as of the
     caller's snapshot: call it outside a transaction), and rows of the
     connections in ``live_connection_ids`` are not counted. Two queries.
+
+    Looks in ``database``'s stage database, and also at shadows an older mdbc
+    left inside ``database`` itself, so rows staged there are never hidden.
     """
     with conn.cursor(Cursor) as cur:
-        return staged_counts(cur, database, shadow_tables(cur, database), live_connection_ids)
+        return staged_counts(cur, shadow_tables(cur, database), live_connection_ids)

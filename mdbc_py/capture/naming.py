@@ -1,12 +1,18 @@
 """Names of the capture objects and of the session variables the triggers use.
 
-Everything the capture creates starts with ``mdbc_``: the shadow table
-``mdbc_s_<table>`` and the triggers ``mdbc_ai_<table>``, ``mdbc_au_<table>``,
-``mdbc_ad_<table>``. MariaDB limits identifiers to 64 characters, so a name
-that would be longer is shortened to a prefix of the table name plus a hash
-of the whole name. Shortened names use a different prefix (``mdbc_sx_``,
-``mdbc_aix_``...) so that they can never equal the unshortened name of some
-other table.
+Everything the capture creates starts with ``mdbc_``: the triggers
+``mdbc_ai_<table>``, ``mdbc_au_<table>``, ``mdbc_ad_<table>`` in the table's
+own database (MariaDB keeps a trigger beside its table), and the shadow table
+``mdbc_s_<table>`` in the *stage database* ``mdbc_stage_<db>`` of that
+database. The shadows live apart so that the application's database holds
+only the application's tables: ``SHOW TABLES``, ORM reflection and migration
+tools (SQLAlchemy, Alembic autogenerate) never see them.
+
+MariaDB limits identifiers (database names too) to 64 characters, so a name
+that would be longer is shortened to a prefix of the table (or database)
+name plus a hash of the whole name. Shortened names use a different prefix
+(``mdbc_sx_``, ``mdbc_aix_``, ``mdbc_stagex_``...) so that they can never
+equal the unshortened name of some other table or database.
 
 The dirty marker is a session variable listing the tables whose triggers
 fired on this connection since the last collect (see ``sqlgen`` for how it
@@ -33,6 +39,7 @@ __all__ = [
     "RESERVED_PREFIX",
     "SEQ_VAR",
     "SHADOW_PREFIX",
+    "STAGE_PREFIX",
     "Event",
     "dirty_tables",
     "dirty_token",
@@ -41,6 +48,7 @@ __all__ = [
     "qualified",
     "quote_ident",
     "shadow_name",
+    "stage_database",
     "trigger_name",
 ]
 
@@ -66,6 +74,9 @@ REPLAY_VAR = "@mdbc_replay"
 """Session variable: set (to anything) by replay sessions, which must stage nothing."""
 
 SHADOW_PREFIX = "mdbc_s_"
+"""Prefix of a shadow table's name (in the stage database)."""
+STAGE_PREFIX = "mdbc_stage_"
+"""Prefix of the stage database that holds the shadows of one application database."""
 
 
 class Event(enum.Enum):
@@ -107,21 +118,33 @@ def escape_percent(sql: str) -> str:
     return sql.replace("%", "%%")
 
 
-def _derived(prefix: str, table: str) -> str:
-    """``prefix + table``, or a shortened, hashed form that fits in 64 characters."""
-    name = prefix + table
-    if len(name) <= MAX_IDENT:
-        return name
-    digest = hashlib.sha256(table.encode("utf-8")).hexdigest()[:_HASH_CHARS]
+def _derived(prefix: str, name: str) -> str:
+    """``prefix + name``, or a shortened, hashed form that fits in 64 characters."""
+    full = prefix + name
+    if len(full) <= MAX_IDENT:
+        return full
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:_HASH_CHARS]
     # "mdbc_s_" -> "mdbc_sx_": differs from every unshortened name at one position.
     head = prefix[:-1] + "x_"
     keep = MAX_IDENT - len(head) - 1 - _HASH_CHARS
-    return f"{head}{table[:keep]}_{digest}"
+    return f"{head}{name[:keep]}_{digest}"
 
 
 def shadow_name(table: str) -> str:
-    """Name of the shadow table of ``table`` (in the same database)."""
+    """Name of the shadow table of ``table`` (in :func:`stage_database` of its database)."""
     return _derived(SHADOW_PREFIX, table)
+
+
+def stage_database(db: str) -> str:
+    """Name of the stage database that holds the shadow tables of database ``db``.
+
+    One stage database per application database (``mdbc_stage_<db>``), so that
+    shadows of equally named tables of two databases never meet, dropping an
+    application database can take its stage database along, and privileges
+    can be granted on ``mdbc_stage_%`` alone. Names longer than 64 characters
+    are shortened with a hash (prefix ``mdbc_stagex_``), like table names.
+    """
+    return _derived(STAGE_PREFIX, db)
 
 
 def trigger_name(event: Event, table: str) -> str:

@@ -1,5 +1,13 @@
 """The SQL of the capture: shadow tables, triggers, and the statements that read them.
 
+Where things are: the triggers of ``db.t`` sit on the table (MariaDB keeps
+triggers in the table's database); its shadow is ``mdbc_s_<t>`` in the stage
+database ``mdbc_stage_<db>`` (see :func:`naming.stage_database`), so the
+application's database lists only the application's tables. The triggers
+run with their DEFINER's rights, so writers need no privilege on the stage
+database; the statements that read and delete staged rows run as the
+session's user.
+
 Why a shadow table per captured table: a trigger that *encodes* a row
 (``JSON_OBJECT``, ``CAST(... AS CHAR)``, ``HEX``) breaks on BIT, BLOB,
 latin1 text and doubles. A column of the very same type, charset and
@@ -52,6 +60,7 @@ from mdbc_py.capture.naming import (
     qualified,
     quote_ident,
     shadow_name,
+    stage_database,
     trigger_name,
 )
 from mdbc_py.capture.schema import ColumnInfo, TableInfo
@@ -65,6 +74,7 @@ __all__ = [
     "CapturePlan",
     "Layout",
     "create_shadow_sql",
+    "create_stage_sql",
     "create_trigger_sql",
     "decode_layout",
     "delete_staged_param",
@@ -73,6 +83,7 @@ __all__ = [
     "plan",
     "select_staged_sql",
     "shadow_comment",
+    "shadow_table",
     "stamp",
 ]
 
@@ -103,6 +114,8 @@ class CapturePlan:
     """Everything to create for one table, derived from its definition only."""
 
     table: TableInfo
+    stage: str
+    """The stage database that holds the shadow (``naming.stage_database(table.db)``)."""
     shadow: str
     columns_sql: str
     """The parenthesised column and key list of the shadow's CREATE TABLE."""
@@ -112,7 +125,7 @@ class CapturePlan:
 
     def trigger_body(self, event: Event) -> str:
         """The body of the trigger for ``event`` (compared verbatim on re-install)."""
-        return _trigger_body(self.table, self.shadow, event)
+        return _trigger_body(self.table, self.stage, self.shadow, event)
 
 
 def _charset(name: str | None) -> str:
@@ -162,6 +175,7 @@ def plan(table: TableInfo) -> CapturePlan:
     digest = hashlib.sha256(f"{LAYOUT_VERSION}\n{columns_sql}".encode()).hexdigest()[:16]
     return CapturePlan(
         table=table,
+        stage=stage_database(table.db),
         shadow=shadow_name(table.name),
         columns_sql=columns_sql,
         fingerprint=digest,
@@ -193,10 +207,27 @@ def stamp(p: CapturePlan) -> str:
     return f"{LAYOUT_VERSION}:{p.fingerprint}"
 
 
+def shadow_table(db: str, table: str) -> str:
+    """The qualified name (```stage`.`shadow```) of the shadow of ``db.table``."""
+    return qualified(stage_database(db), shadow_name(table))
+
+
+def create_stage_sql(db: str, charset: str, collation: str) -> str:
+    """``CREATE DATABASE IF NOT EXISTS`` of the stage database of ``db``.
+
+    It gets the application database's defaults; they matter little, since
+    every shadow column names its own character set and collation.
+    """
+    return (
+        f"CREATE DATABASE IF NOT EXISTS {quote_ident(stage_database(db))} "
+        f"CHARACTER SET {_charset(charset)} COLLATE {_charset(collation)}"
+    )
+
+
 def create_shadow_sql(p: CapturePlan, *, replace: bool = False) -> str:
-    """CREATE statement of the shadow; takes the comment as its one parameter."""
+    """CREATE statement of the shadow (in the stage database); the comment is its parameter."""
     verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
-    sql = f"{verb} {qualified(p.table.db, p.shadow)} {p.columns_sql} ENGINE=InnoDB"
+    sql = f"{verb} {qualified(p.stage, p.shadow)} {p.columns_sql} ENGINE=InnoDB"
     return escape_percent(sql) + " COMMENT = %s"
 
 
@@ -209,7 +240,7 @@ def create_trigger_sql(p: CapturePlan, name: str) -> str:
     )
 
 
-def _trigger_body(table: TableInfo, shadow: str, event: Event) -> str:
+def _trigger_body(table: TableInfo, stage: str, shadow: str, event: Event) -> str:
     image = "OLD" if event is Event.DELETE else "NEW"
     cols = [quote_ident(c) for c in META_COLUMNS]
     vals = ["CONNECTION_ID()", SEQ_VAR, f"'{event.value}'"]
@@ -236,7 +267,7 @@ def _trigger_body(table: TableInfo, shadow: str, event: Event) -> str:
         f"      SET {DIRTY_VAR} = CONCAT(IFNULL({DIRTY_VAR}, X''), {token});\n"
         "    END IF;\n"
         f"    SET {SEQ_VAR} = {SEQ_VAR} + 1;\n"
-        f"    INSERT INTO {qualified(table.db, shadow)}\n"
+        f"    INSERT INTO {qualified(stage, shadow)}\n"
         f"      ({', '.join(cols)})\n"
         f"      VALUES ({', '.join(vals)});\n"
         "  END IF;\n"
@@ -266,6 +297,9 @@ in the shadow and are reported by ``out_of_band``.
 def select_staged_sql(db: str, shadow: str) -> str:
     """Read this session's staged rows of one shadow (a plain, non-locking read).
 
+    ``db`` is the captured table's database; the shadow is read from its
+    stage database.
+
     Rows up to ``@mdbc_done`` were collected already: starting the key range
     after them skips the deleted rows InnoDB has not purged yet, and the rows
     an earlier session with the same connection id may have left.
@@ -274,13 +308,16 @@ def select_staged_sql(db: str, shadow: str) -> str:
     them exactly as it converts a ``SELECT`` of the captured table.
     """
     return (
-        f"SELECT * FROM {qualified(db, shadow)} WHERE {quote_ident(META_CONN)} = CONNECTION_ID() "
-        f"AND {quote_ident(META_SEQ)} > {DONE_VAR}"
+        f"SELECT * FROM {qualified(stage_database(db), shadow)} "
+        f"WHERE {quote_ident(META_CONN)} = CONNECTION_ID() AND {quote_ident(META_SEQ)} > {DONE_VAR}"
     )
 
 
 def delete_staged_sql(db: str, shadow: str, count: int) -> str:
     """Delete ``count`` staged rows of this session by exact key; one parameter.
+
+    ``db`` is the captured table's database; the rows are deleted from the
+    shadow in its stage database.
 
     For one row the parameter is its ``mdbc_seq``; for several, a JSON array
     of their ``mdbc_seq`` values as strings (JSON numbers above 2**53 may
@@ -295,7 +332,7 @@ def delete_staged_sql(db: str, shadow: str, count: int) -> str:
     the whole primary key (``const``, or ``eq_ref`` in a join driven by the
     key list) locks the found rows only.
     """
-    target = escape_percent(qualified(db, shadow))
+    target = escape_percent(qualified(stage_database(db), shadow))
     conn = quote_ident(META_CONN)
     seq = quote_ident(META_SEQ)
     if count == 1:

@@ -246,10 +246,15 @@ def recapture(conn: Connection, database: str | None, sql: str, strict: bool = F
     """Regenerate (or drop) the capture of every table a DDL statement named.
 
     Every site keeps capture ready on every table of its ranges, so that any
-    replica can become owner at once.
+    replica can become owner at once. A statement on a whole database that
+    left it gone (``DROP DATABASE``) also drops its stage database, where
+    the shadows of its tables were (the triggers went with the tables).
     """
     stmt = classify(sql, database)
     for table in stmt.ddl_tables:
+        if table.is_wildcard and table.db is not None:
+            _forget_database(conn, table.db)
+            continue
         if table.is_wildcard or table.db is None or table.name.startswith("mdbc_"):
             continue
         with conn.cursor(Cursor) as cur:
@@ -274,3 +279,24 @@ def recapture(conn: Connection, database: str | None, sql: str, strict: bool = F
             # Rows written around the driver are still staged for a dropped table:
             # keep them for 'mdbc verify' to report rather than dropping them.
             log.warning("%s", exc)
+
+
+def _forget_database(conn: Connection, database: str) -> None:
+    """Drop the stage database of ``database`` if ``database`` no longer exists.
+
+    Shadows holding out-of-band rows are kept (and logged), as for a
+    dropped table: ``mdbc verify`` reports them.
+    """
+    with conn.cursor(Cursor) as cur:
+        cur.execute(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+            (database,),
+        )
+        exists = any(name == database for (name,) in cur.fetchall())
+    conn.commit()
+    if exists:
+        return
+    try:
+        capture.uninstall_database(conn, database)
+    except capture.StagedRowsError as exc:
+        log.warning("%s", exc)

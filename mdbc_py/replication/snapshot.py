@@ -44,8 +44,8 @@ import pymysql
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor, SSCursor
 
-from mdbc_py.capture import shadow_name
-from mdbc_py.capture.naming import is_internal_table
+from mdbc_py.capture import shadow_name, stage_database
+from mdbc_py.capture.naming import RESERVED_PREFIX, is_internal_table
 from mdbc_py.capture.schema import read_tables
 from mdbc_py.config import RangeConfig
 from mdbc_py.errors import MdbcError, OperationalError
@@ -321,7 +321,9 @@ def prepare_target(conn: Connection, snap: Snapshot) -> None:
     """Replace the range's tables at the target with empty ones defined as at the owner.
 
     Every table of the range (for a whole-database range: every table, view
-    and sequence of the database, capture shadows included) is dropped and
+    and sequence of the database) is dropped, with its capture shadow (in
+    the stage database, or inside the database where an older mdbc put it:
+    rows staged against the data being replaced mean nothing any more), and
     the owner's tables are created, with foreign key checks off so that any
     order works. The session is left prepared for :func:`copy_rows`:
     ``@mdbc_replay`` set (nothing is staged), foreign key checks off.
@@ -347,17 +349,31 @@ def prepare_target(conn: Connection, snap: Snapshot) -> None:
             (db,),
         )
         present = {name: kind for schema, name, kind in cur.fetchall() if schema == db}
+        stage = stage_database(db)
+        cur.execute(
+            "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = %s",
+            (stage,),
+        )
+        staged = {name for schema, name in cur.fetchall() if schema == stage}
         if snap.listed is None:
             doomed = set(present)
+            shadows = {n for n in staged if n.startswith(RESERVED_PREFIX)}
         else:
             mine = snap.listed | {t.name for t in snap.tables}
-            doomed = {n for n in present if n in mine or n in {shadow_name(t) for t in mine}}
+            names = {shadow_name(t) for t in mine}
+            doomed = {n for n in present if n in mine or n in names}  # names: legacy shadows
+            shadows = staged & names
         views = sorted(n for n in doomed if present[n] == "VIEW")
         tables = sorted(n for n in doomed if present[n] != "VIEW")
         if views:
             cur.execute("DROP VIEW IF EXISTS " + ", ".join(qualified(db, n) for n in views))
         if tables:
             cur.execute("DROP TABLE IF EXISTS " + ", ".join(qualified(db, n) for n in tables))
+        if shadows:
+            cur.execute(
+                "DROP TABLE IF EXISTS " + ", ".join(qualified(stage, n) for n in sorted(shadows))
+            )
         cur.execute(f"USE {quote_ident(db)}")
         for table in snap.tables:
             cur.execute(table.create_sql)

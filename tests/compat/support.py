@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 import pymysql
 
+from mdbc_py.capture.naming import stage_database
 from mdbc_py.config import Config, SiteConfig
 
 
@@ -114,6 +115,8 @@ def reset_databases(site: SiteConfig, names: Sequence[str], *, create: bool = Tr
         with conn.cursor() as cur:
             for name in names:
                 cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+                # Plain PyMySQL bypasses the driver, which would take the stage along.
+                cur.execute(f"DROP DATABASE IF EXISTS `{stage_database(name)}`")
                 if create:
                     cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     finally:

@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any
 
 from pymysql.cursors import SSCursor
-from sqlalchemy.dialects.mysql.mariadb import MariaDBDialect
 
 from mdbc_py.sqlalchemy import MDBCDialect
 
@@ -59,12 +58,6 @@ PER_TEST_TIMEOUT = 300
 """Seconds one suite test may take before pytest-timeout stops it."""
 
 
-class MariaDBDialect_mdbc(MariaDBDialect, MDBCDialect):  # SQLAlchemy's naming
-    """``mariadb+mdbc``: what ``sqlalchemy.dialects.mysql.mariadb.loader`` builds per driver."""
-
-    supports_statement_cache = True
-
-
 CONFTEST = '''\
 """Written by tests/compat/sqlalchemy/harness.py: setup for sqlalchemy.testing.suite."""
 
@@ -72,9 +65,7 @@ import sqlalchemy.dialects.mysql.provision  # noqa: F401
 from sqlalchemy.dialects import registry
 from sqlalchemy.testing.plugin import plugin_base
 
-registry.register(
-    "mariadb.mdbc", "tests.compat.sqlalchemy.harness", "MariaDBDialect_mdbc"
-)
+registry.register("mariadb.mdbc", "mdbc_py.sqlalchemy", "MariaDBDialect_mdbc")
 plugin_base.configure_follower({ident!r})
 '''
 

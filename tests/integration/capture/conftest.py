@@ -1,7 +1,8 @@
 """Fixtures of the capture tests: connections to the sandbox's first site, a fresh database.
 
-Each test gets its own ``capture_<random>`` database, dropped afterwards, so
-tests neither see each other's shadows nor clash with other suites.
+Each test gets its own ``capture_<random>`` database, dropped afterwards with
+its stage database, so tests neither see each other's shadows nor clash with
+other suites.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pymysql
 import pytest
 from pymysql.connections import Connection
 
+from mdbc_py.capture import stage_database
 from mdbc_py.config import Config
 
 
@@ -58,7 +60,7 @@ def connect(sandbox_config: Config) -> Iterator[Connections]:
 
 @pytest.fixture()
 def database(connect: Connections) -> Iterator[str]:
-    """A fresh, empty database for one test, dropped after it."""
+    """A fresh, empty database for one test, dropped after it (with its stage database)."""
     name = f"capture_{uuid.uuid4().hex[:12]}"
     with connect(autocommit=True).cursor() as cur:
         cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
@@ -67,6 +69,7 @@ def database(connect: Connections) -> Iterator[str]:
     with connect(autocommit=True).cursor() as cur:
         cur.execute("SET SESSION lock_wait_timeout = 60")
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        cur.execute(f"DROP DATABASE IF EXISTS `{stage_database(name)}`")
 
 
 @pytest.fixture()

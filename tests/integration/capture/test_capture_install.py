@@ -7,6 +7,7 @@ import pytest
 from pymysql.connections import Connection
 
 from mdbc_py import capture
+from mdbc_py.capture.sqlgen import shadow_table
 from mdbc_py.errors import MdbcError, ProgrammingError
 from mdbc_py.log.model import Op
 from tests.integration.capture.conftest import Connect
@@ -20,19 +21,37 @@ def _run(conn: Connection, *statements: str) -> None:
             cur.execute(sql)
 
 
-def _mdbc_objects(admin: Connection, db: str) -> tuple[list[str], list[str]]:
-    """Names of the tables and triggers of ``db`` that start with ``mdbc_``."""
+def _mdbc_tables(admin: Connection, db: str) -> list[str]:
+    """Names of the tables of ``db`` that start with ``mdbc_``."""
     with admin.cursor() as cur:
         cur.execute(
             "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (db,)
         )
-        tables = sorted(n for (n,) in cur.fetchall() if n.startswith("mdbc_"))
+        return sorted(n for (n,) in cur.fetchall() if n.startswith("mdbc_"))
+
+
+def _mdbc_objects(admin: Connection, db: str) -> tuple[list[str], list[str]]:
+    """The shadows (in the stage database) and the ``mdbc_`` triggers of ``db``.
+
+    Also checks that no shadow sits inside ``db`` itself.
+    """
+    assert not [n for n in _mdbc_tables(admin, db) if n.startswith("mdbc_s")]
+    tables = _mdbc_tables(admin, capture.stage_database(db))
+    with admin.cursor() as cur:
         cur.execute(
             "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
             (db,),
         )
         triggers = sorted(n for (n,) in cur.fetchall() if n.startswith("mdbc_"))
     return tables, triggers
+
+
+def _schema_exists(admin: Connection, name: str) -> bool:
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,)
+        )
+        return any(n == name for (n,) in cur.fetchall())
 
 
 def _created(admin: Connection, db: str) -> list[tuple[object, ...]]:
@@ -45,9 +64,9 @@ def _created(admin: Connection, db: str) -> list[tuple[object, ...]]:
         )
         rows = list(cur.fetchall())
         cur.execute(
-            "SELECT TABLE_NAME, CREATE_TIME FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = %s ORDER BY 1",
-            (db,),
+            "SELECT TABLE_SCHEMA, TABLE_NAME, CREATE_TIME FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA IN (%s, %s) ORDER BY 1, 2",
+            (db, capture.stage_database(db)),
         )
         return rows + list(cur.fetchall())
 
@@ -90,8 +109,9 @@ def test_install_is_idempotent_and_skips_views_and_own_tables(
         "CREATE SEQUENCE s",
     )
     assert capture.install_database(admin, database) == ["a", "b"]
+    assert _mdbc_tables(admin, database) == ["mdbc_own"]
     assert _mdbc_objects(admin, database) == (
-        ["mdbc_own", "mdbc_s_a", "mdbc_s_b"],
+        ["mdbc_s_a", "mdbc_s_b"],
         ["mdbc_ad_a", "mdbc_ad_b", "mdbc_ai_a", "mdbc_ai_b", "mdbc_au_a", "mdbc_au_b"],
     )
     before = _created(admin, database)
@@ -171,7 +191,7 @@ def test_staged_rows_block_regeneration_and_are_kept(
         capture.remove_table(admin, database, "t")
     assert capture.out_of_band(admin, database, []) == {"t": 1}
 
-    _run(admin, f"DELETE FROM `{database}`.mdbc_s_t")  # an operator resolved them
+    _run(admin, f"DELETE FROM {shadow_table(database, 't')}")  # an operator resolved them
     capture.install_table(admin, database, "t")
     conn = connect(database=database)
     with conn.cursor() as cur:
@@ -279,3 +299,4 @@ def test_remove_rename_drop_and_uninstall(
     capture.uninstall_database(admin, database, force=True)
     assert _mdbc_objects(admin, database) == ([], [])
     assert capture.captured_tables(admin, database) == []
+    assert not _schema_exists(admin, capture.stage_database(database))

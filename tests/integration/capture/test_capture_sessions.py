@@ -300,7 +300,8 @@ def test_rows_left_by_an_earlier_session_with_the_same_id_are_not_claimed(
     with conn.cursor() as cur:
         # As if a session with this id had committed rows before a restart.
         cur.execute(
-            "INSERT INTO mdbc_s_items (mdbc_conn, mdbc_seq, mdbc_op, id, v) "
+            f"INSERT INTO {capture.sqlgen.shadow_table(tables, 'items')} "
+            "(mdbc_conn, mdbc_seq, mdbc_op, id, v) "
             "VALUES (CONNECTION_ID(), 1, 'I', 99, 'old')"
         )
         cur.execute("BEGIN")

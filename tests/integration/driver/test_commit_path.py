@@ -70,7 +70,7 @@ def test_rollback_and_empty_transactions_write_nothing(
     with raw().cursor() as check:
         check.execute(f"SELECT COUNT(*) FROM {range_a}.{t}")
         assert check.fetchone() == (0,)
-        check.execute(f"SELECT COUNT(*) FROM {range_a}.mdbc_s_{t}")
+        check.execute(f"SELECT COUNT(*) FROM `mdbc_stage_{range_a}`.mdbc_s_{t}")
         assert check.fetchone() == (0,), "staged rows left behind"
 
 
@@ -161,5 +161,5 @@ def test_several_statements_are_refused_unless_the_app_asks_for_them(
     with raw().cursor() as check:
         check.execute(f"SELECT id FROM {range_a}.{t} ORDER BY id")
         assert check.fetchall() == ((1,), (2,))
-        check.execute(f"SELECT COUNT(*) FROM {range_a}.mdbc_s_{t}")
+        check.execute(f"SELECT COUNT(*) FROM `mdbc_stage_{range_a}`.mdbc_s_{t}")
         assert check.fetchone() == (0,), "the commit cleared the staged rows"

@@ -86,5 +86,5 @@ def test_killed_after_append_is_committed_and_replayed_once(
         conn.close()
     assert _rows(raw, range_a, table) == ((42, "crash"),)
     with raw().cursor() as cur:
-        cur.execute(f"SELECT COUNT(*) FROM {range_a}.mdbc_s_{table}")
+        cur.execute(f"SELECT COUNT(*) FROM `mdbc_stage_{range_a}`.mdbc_s_{table}")
         assert cur.fetchone() == (0,), "replay staged its own rows"

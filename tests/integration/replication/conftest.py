@@ -22,6 +22,7 @@ import pymysql
 import pytest
 
 import mdbc_py
+from mdbc_py import capture
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config
 from mdbc_py.driver.runtime import Runtime
@@ -170,6 +171,7 @@ def repl(running: Sandbox, sandbox_config: Config, repl_store: MusicStore) -> It
             drop = pymysql.connect(**cfg.site(site).connect_kwargs(), autocommit=True)
             with drop.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+                cur.execute(f"DROP DATABASE IF EXISTS `{capture.stage_database(name)}`")
                 for table in ("applied", "watermark"):
                     cur.execute(f"DELETE FROM mdbc.`{table}` WHERE range_name = %s", (name,))
                 cur.execute("DELETE FROM mdbc.site_state WHERE name LIKE %s", (f"%:{name}",))

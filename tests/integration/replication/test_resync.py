@@ -98,6 +98,33 @@ def test_full_resync_rebuilds_an_empty_site(repl: Repl) -> None:
     assert verdict.ok, verdict.describe()
 
 
+def test_full_resync_clears_the_targets_stage_and_legacy_shadows(repl: Repl) -> None:
+    """Rows staged at the target belong to data the rebuild replaces: their shadows go."""
+    repl.create_schema()
+    repl.write(1, 20)
+    repl.catch_up("dc2")
+    stage = capture.stage_database(repl.name)
+    with repl.raw("dc2", database=repl.name).cursor() as cur:
+        cur.execute("INSERT INTO misc (k) VALUES ('written around the driver')")
+        # What an older mdbc left: a shadow inside the application's database.
+        cur.execute(f"CREATE TABLE mdbc_s_parent LIKE `{stage}`.mdbc_s_parent")
+    assert capture.out_of_band(repl.raw("dc2"), repl.name, []) == {"misc": 1}
+
+    resync_site(repl.cfg, repl.store, "dc2", [repl.name], full=True)
+
+    look = repl.raw("dc2")
+    assert capture.out_of_band(look, repl.name, []) == {}
+    assert capture.captured_tables(look, repl.name) == sorted(TABLES)
+    with look.cursor() as cur:
+        cur.execute(f"SHOW TABLES FROM `{repl.name}`")
+        assert sorted(n for (n,) in cur.fetchall()) == sorted(TABLES)
+        cur.execute(f"SHOW TABLES FROM `{stage}`")
+        assert sorted(n for (n,) in cur.fetchall()) == [f"mdbc_s_{t}" for t in sorted(TABLES)]
+    repl.catch_up("dc3")
+    verdict = verify_range(repl.cfg, repl.store, repl.name)
+    assert verdict.ok, verdict.describe()
+
+
 def test_a_site_behind_the_trim_point_needs_full_and_full_fixes_it(repl: Repl) -> None:
     repl.create_schema()
     repl.write(1, 100)

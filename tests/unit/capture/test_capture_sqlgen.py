@@ -96,28 +96,31 @@ def test_identifiers_are_escaped_everywhere() -> None:
     odd = TableInfo("d`b", "t`%s", "BASE TABLE", (col("i`d%", "int(11)"),), ("i`d%",))
     p = sqlgen.plan(odd)
     create = sqlgen.create_shadow_sql(p)
-    assert create.startswith("CREATE TABLE `d``b`.`mdbc_s_t``%%s` (")
+    assert create.startswith("CREATE TABLE `mdbc_stage_d``b`.`mdbc_s_t``%%s` (")
     assert create.endswith(" ENGINE=InnoDB COMMENT = %s")
     assert "`i``d%%`" in create
     assert "NEW.`i``d%`" in p.trigger_body(Event.INSERT)
+    assert "INSERT INTO `mdbc_stage_d``b`.`mdbc_s_t``%s`" in p.trigger_body(Event.INSERT)
     for count in (1, 3):
         delete = sqlgen.delete_staged_sql("d`b", "s%", count)
-        assert "`d``b`.`s%%`" in delete and delete.count("%s") == 1
-    assert "`d``b`.`s%`" in sqlgen.select_staged_sql("d`b", "s%")
+        assert "`mdbc_stage_d``b`.`s%%`" in delete and delete.count("%s") == 1
+    assert "`mdbc_stage_d``b`.`s%`" in sqlgen.select_staged_sql("d`b", "s%")
 
 
 def test_delete_by_exact_key() -> None:
     one = sqlgen.delete_staged_sql("db", "s", 1)
-    assert one == "DELETE FROM `db`.`s` WHERE `mdbc_conn` = CONNECTION_ID() AND `mdbc_seq` = %s"
+    assert one == (
+        "DELETE FROM `mdbc_stage_db`.`s` WHERE `mdbc_conn` = CONNECTION_ID() AND `mdbc_seq` = %s"
+    )
     many = sqlgen.delete_staged_sql("db", "s", 2)
-    assert "JSON_TABLE(%s" in many and "STRAIGHT_JOIN `db`.`s` AS staged" in many
+    assert "JSON_TABLE(%s" in many and "STRAIGHT_JOIN `mdbc_stage_db`.`s` AS staged" in many
     assert sqlgen.delete_staged_param([2**63 + 1]) == 2**63 + 1
     assert sqlgen.delete_staged_param([2**63 + 1, 7]) == f'["{2**63 + 1}", "7"]'
 
 
 def test_create_or_replace_for_regeneration() -> None:
     assert sqlgen.create_shadow_sql(sqlgen.plan(ORDERS), replace=True).startswith(
-        "CREATE OR REPLACE TABLE `db`.`mdbc_s_t`"
+        "CREATE OR REPLACE TABLE `mdbc_stage_db`.`mdbc_s_t`"
     )
 
 
