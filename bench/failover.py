@@ -40,6 +40,7 @@ import pymysql
 import mdbc_py
 from bench.common import progress
 from mdbc_py.admin.init import initialize
+from mdbc_py.capture.naming import stage_database
 from mdbc_py.config import Config, RangeConfig, load, save
 from mdbc_py.music import open_store
 from mdbc_py.replication import positions, replay
@@ -180,9 +181,9 @@ def measure_apply(
 def native_replica(cfg: Config, owner: str, rng: str) -> pymysql.Connection:
     """dc4 of the sandbox as a MariaDB GTID replica of ``owner``, from now on.
 
-    dc4 gets the owner's tables (the range's, their shadows, and ``mdbc``'s:
-    row events of all of them are in the binary log) and starts replicating
-    at the owner's current GTID position.
+    dc4 gets the owner's tables (the range's, their shadows in the stage
+    database, and ``mdbc``'s: row events of all of them are in the binary
+    log) and starts replicating at the owner's current GTID position.
     """
     src = cfg.site(owner)
     source = pymysql.connect(**src.connect_kwargs())
@@ -190,7 +191,7 @@ def native_replica(cfg: Config, owner: str, rng: str) -> pymysql.Connection:
     with source.cursor() as scur, conn.cursor() as cur:
         cur.execute("STOP SLAVE")
         cur.execute("RESET SLAVE ALL")
-        for db in (rng, "mdbc"):
+        for db in (rng, stage_database(rng), "mdbc"):
             cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
             cur.execute(f"CREATE DATABASE `{db}`")
             scur.execute(f"SHOW FULL TABLES FROM `{db}` WHERE Table_type = 'BASE TABLE'")
