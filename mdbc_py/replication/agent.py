@@ -100,6 +100,7 @@ class Agent:
         self._said: dict[str, str] = {}
         self._lease_missing_since: dict[str, float] = {}
         self._owned: set[str] = set()
+        self._promoting: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
 
     # -- logging of decisions ------------------------------------------------
@@ -125,6 +126,10 @@ class Agent:
                 log.exception("%s: agent tick failed; retrying", self.site)
             self.stop_event.wait(max(0.0, self.settings.interval - (time.monotonic() - began)))
         keeper.join(timeout=5)
+        with self._lock:
+            promotions = list(self._promoting.values())
+        for thread in promotions:  # a half-done promotion is finished by the next start
+            thread.join(timeout=10)
         if self._conn is not None:
             self._conn.close()
         log.info("%s: agent stopped", self.site)
@@ -154,6 +159,10 @@ class Agent:
         with self._lock:
             self._owned = {n for n, i in infos.items() if i.owner == self.site}
         for name, info in infos.items():
+            with self._lock:
+                promoting = name in self._promoting
+            if promoting:  # its promotion thread owns it until the range is open
+                continue
             view = self.views.setdefault(name, RangeView(info))
             view.info = info
             view.tails.append((time.monotonic(), info.tail))
@@ -401,6 +410,36 @@ class Agent:
             view.position,
             info.tail,
         )
+        with self._lock:
+            thread = threading.Thread(
+                target=self._promote,
+                args=(view, reason),
+                name=f"mdbc-promote-{name}",
+                daemon=True,
+            )
+            self._promoting[name] = thread
+        thread.start()
+
+    def _promote(self, view: RangeView, reason: str) -> None:
+        """Win the range and open it, in a thread of its own.
+
+        A site that fails takes all its ranges down at once (SO has three);
+        promoting them side by side means the last one opens as soon as the
+        first, instead of one promotion time after another.
+        """
+        name = view.info.name
+        try:
+            self._win_and_open(view, reason)
+        except Exception:
+            log.exception("%s: range %s: promotion failed; the next tick decides again",
+                          self.site, name)  # fmt: skip
+        finally:
+            with self._lock:
+                self._promoting.pop(name, None)
+
+    def _win_and_open(self, view: RangeView, reason: str) -> None:
+        info = view.info
+        name = info.name
         try:
             change = self.store.change_owner(name, info.epoch, self.site, reason)
         except FencedError as exc:
@@ -447,7 +486,8 @@ class Agent:
     def _enforce_read_only(self) -> None:
         if not self.db_ok:
             return
-        want = not self._owned
+        with self._lock:  # a range being promoted is as good as owned: it opens any moment
+            want = not (self._owned or self._promoting)
         try:
             conn = self._db()
             if set_read_only(conn, want):
