@@ -8,9 +8,6 @@ other suites.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import decimal
-import struct
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +18,7 @@ from pymysql.connections import Connection
 
 from mdbc_py.capture import stage_database
 from mdbc_py.config import Config
+from tests.exact import same_value
 
 
 class Connections:
@@ -76,19 +74,6 @@ def database(connect: Connections) -> Iterator[str]:
 def admin(connect: Connections) -> Connection:
     """An autocommit connection for DDL and checks."""
     return connect(autocommit=True)
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """True if ``b`` is an exact copy of ``a``: same type, float bits, Decimal digits."""
-    if type(a) is not type(b):
-        return False
-    if type(a) is float:
-        return struct.pack("<d", a) == struct.pack("<d", b)
-    if type(a) is decimal.Decimal:
-        return a.as_tuple() == b.as_tuple()
-    if type(a) in (datetime.datetime, datetime.time):
-        return a == b and a.fold == b.fold
-    return bool(a == b)
 
 
 def assert_same_row(

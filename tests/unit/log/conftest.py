@@ -9,28 +9,13 @@ exponent (``Decimal('1.10')`` equals ``Decimal('1.1')``) and the same
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import struct
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from mdbc_py.log import EntryPayload, RowChange
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """True if ``b`` is an exact copy of ``a`` (type, bits, exponent, fold)."""
-    if type(a) is not type(b):
-        return False
-    if type(a) is float:
-        return struct.pack("<d", a) == struct.pack("<d", b)
-    if type(a) is decimal.Decimal:
-        return a.as_tuple() == b.as_tuple()
-    if type(a) in (datetime.datetime, datetime.time):
-        return a == b and a.fold == b.fold
-    return bool(a == b)
+from tests.exact import same_value
 
 
 def _same_pairs(a: tuple[Any, ...] | None, b: tuple[Any, ...] | None) -> bool:
