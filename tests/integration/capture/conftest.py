@@ -93,3 +93,10 @@ def select_image(conn: Connection, table: str, columns: list[str], where: str, a
         rows = cur.fetchall()
     assert len(rows) == 1, rows
     return tuple(zip(columns, rows[0], strict=True))
+
+
+def run_sql(conn: Connection, *statements: str) -> None:
+    """Execute ``statements`` one by one on ``conn`` (setup of a test's tables)."""
+    with conn.cursor() as cur:
+        for sql in statements:
+            cur.execute(sql)

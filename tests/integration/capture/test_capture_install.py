@@ -10,15 +10,9 @@ from mdbc_py import capture
 from mdbc_py.capture.sqlgen import shadow_table
 from mdbc_py.errors import MdbcError, ProgrammingError
 from mdbc_py.log.model import Op
-from tests.integration.capture.conftest import Connect
+from tests.integration.capture.conftest import Connect, run_sql
 
 pytestmark = pytest.mark.services
-
-
-def _run(conn: Connection, *statements: str) -> None:
-    with conn.cursor() as cur:
-        for sql in statements:
-            cur.execute(sql)
 
 
 def _mdbc_tables(admin: Connection, db: str) -> list[str]:
@@ -74,7 +68,7 @@ def _created(admin: Connection, db: str) -> list[tuple[object, ...]]:
 def test_tables_without_primary_key_are_refused_and_nothing_installed(
     admin: Connection, database: str
 ) -> None:
-    _run(
+    run_sql(
         admin,
         f"USE `{database}`",
         "CREATE TABLE fine (id INT PRIMARY KEY)",
@@ -99,7 +93,7 @@ def test_tables_without_primary_key_are_refused_and_nothing_installed(
 def test_install_is_idempotent_and_skips_views_and_own_tables(
     admin: Connection, database: str
 ) -> None:
-    _run(
+    run_sql(
         admin,
         f"USE `{database}`",
         "CREATE TABLE a (id INT PRIMARY KEY, v TEXT)",
@@ -126,11 +120,11 @@ def test_install_is_idempotent_and_skips_views_and_own_tables(
 def test_reinstall_after_ddl_captures_the_new_definition(
     connect: Connect, admin: Connection, database: str
 ) -> None:
-    _run(admin, f"USE `{database}`", "CREATE TABLE t (id INT PRIMARY KEY, old_col INT)")
+    run_sql(admin, f"USE `{database}`", "CREATE TABLE t (id INT PRIMARY KEY, old_col INT)")
     capture.install_database(admin, database)
     conn = connect(database=database)
 
-    _run(admin, f"ALTER TABLE `{database}`.t ADD COLUMN added VARCHAR(5) DEFAULT 'z'")
+    run_sql(admin, f"ALTER TABLE `{database}`.t ADD COLUMN added VARCHAR(5) DEFAULT 'z'")
     capture.install_table(admin, database, "t")
     with conn.cursor() as cur:
         cur.execute("INSERT INTO t (id, old_col) VALUES (1, 10)")
@@ -140,10 +134,12 @@ def test_reinstall_after_ddl_captures_the_new_definition(
 
     # A dropped column breaks the old triggers (they name it) until regenerated;
     # replay sessions do not reach the INSERT of the trigger, so they still write.
-    _run(admin, f"ALTER TABLE `{database}`.t DROP COLUMN old_col")
+    run_sql(admin, f"ALTER TABLE `{database}`.t DROP COLUMN old_col")
     with pytest.raises(pymysql.err.OperationalError, match="old_col"):
-        _run(conn, "INSERT INTO t (id) VALUES (2)")
-    _run(conn, "SET @mdbc_replay = 1", "INSERT INTO t (id) VALUES (2)", "SET @mdbc_replay = NULL")
+        run_sql(conn, "INSERT INTO t (id) VALUES (2)")
+    run_sql(
+        conn, "SET @mdbc_replay = 1", "INSERT INTO t (id) VALUES (2)", "SET @mdbc_replay = NULL"
+    )
     conn.rollback()
     capture.install_table(admin, database, "t")
     with conn.cursor() as cur:
@@ -161,9 +157,9 @@ def test_reinstall_after_ddl_captures_the_new_definition(
 def test_changed_primary_key_regenerates_the_key_columns(
     connect: Connect, admin: Connection, database: str
 ) -> None:
-    _run(admin, f"USE `{database}`", "CREATE TABLE t (a INT, b INT, PRIMARY KEY (a))")
+    run_sql(admin, f"USE `{database}`", "CREATE TABLE t (a INT, b INT, PRIMARY KEY (a))")
     capture.install_database(admin, database)
-    _run(admin, f"ALTER TABLE `{database}`.t DROP PRIMARY KEY, ADD PRIMARY KEY (b, a)")
+    run_sql(admin, f"ALTER TABLE `{database}`.t DROP PRIMARY KEY, ADD PRIMARY KEY (b, a)")
     capture.install_table(admin, database, "t")
     conn = connect(database=database)
     with conn.cursor() as cur:
@@ -178,10 +174,10 @@ def test_changed_primary_key_regenerates_the_key_columns(
 def test_staged_rows_block_regeneration_and_are_kept(
     connect: Connect, admin: Connection, database: str
 ) -> None:
-    _run(admin, f"USE `{database}`", "CREATE TABLE t (id INT PRIMARY KEY)")
+    run_sql(admin, f"USE `{database}`", "CREATE TABLE t (id INT PRIMARY KEY)")
     capture.install_database(admin, database)
-    _run(connect(database=database, autocommit=True), "INSERT INTO t VALUES (1)")  # bypass
-    _run(admin, f"ALTER TABLE `{database}`.t ADD COLUMN c INT")
+    run_sql(connect(database=database, autocommit=True), "INSERT INTO t VALUES (1)")  # bypass
+    run_sql(admin, f"ALTER TABLE `{database}`.t ADD COLUMN c INT")
 
     with pytest.raises(capture.StagedRowsError, match="out-of-band"):
         capture.install_table(admin, database, "t")
@@ -191,7 +187,7 @@ def test_staged_rows_block_regeneration_and_are_kept(
         capture.remove_table(admin, database, "t")
     assert capture.out_of_band(admin, database, []) == {"t": 1}
 
-    _run(admin, f"DELETE FROM {shadow_table(database, 't')}")  # an operator resolved them
+    run_sql(admin, f"DELETE FROM {shadow_table(database, 't')}")  # an operator resolved them
     capture.install_table(admin, database, "t")
     conn = connect(database=database)
     with conn.cursor() as cur:
@@ -206,7 +202,7 @@ def test_long_case_sensitive_and_odd_names(
 ) -> None:
     long_name = "t" * 64
     odd = "we`ird %s name"
-    _run(
+    run_sql(
         admin,
         f"USE `{database}`",
         f"CREATE TABLE `{long_name}` (id INT PRIMARY KEY)",
@@ -236,14 +232,14 @@ def test_long_case_sensitive_and_odd_names(
     ]
     assert changes[-1].row == (("c`o%l", 4), ("é ü", "x"))
     conn.commit()
-    _run(connect(database=database, autocommit=True), "DELETE FROM `we``ird %s name`")
+    run_sql(connect(database=database, autocommit=True), "DELETE FROM `we``ird %s name`")
     assert capture.out_of_band(admin, database, []) == {odd: 1}
 
 
 def test_reserved_column_names_and_versioned_tables_are_refused(
     admin: Connection, database: str
 ) -> None:
-    _run(
+    run_sql(
         admin,
         f"USE `{database}`",
         "CREATE TABLE ok (id INT PRIMARY KEY)",
@@ -260,7 +256,7 @@ def test_reserved_column_names_and_versioned_tables_are_refused(
 def test_remove_rename_drop_and_uninstall(
     connect: Connect, admin: Connection, database: str
 ) -> None:
-    _run(
+    run_sql(
         admin,
         f"USE `{database}`",
         "CREATE TABLE a (id INT PRIMARY KEY)",
@@ -274,7 +270,7 @@ def test_remove_rename_drop_and_uninstall(
     capture.remove_table(admin, database, "c")  # again: nothing left to do
 
     # Triggers follow a renamed table: they must not stage its rows as the old name.
-    _run(admin, f"RENAME TABLE `{database}`.a TO `{database}`.a2")
+    run_sql(admin, f"RENAME TABLE `{database}`.a TO `{database}`.a2")
     capture.install_table(admin, database, "a2")
     capture.remove_table(admin, database, "a")
     conn = connect(database=database)
@@ -285,14 +281,14 @@ def test_remove_rename_drop_and_uninstall(
     assert capture.captured_tables(admin, database) == ["a2", "b"]
 
     # DROP TABLE takes the triggers along; the shadow is removed afterwards.
-    _run(admin, f"DROP TABLE `{database}`.b")
+    run_sql(admin, f"DROP TABLE `{database}`.b")
     capture.remove_table(admin, database, "b")
     assert _mdbc_objects(admin, database) == (
         ["mdbc_s_a2"],
         ["mdbc_ad_a2", "mdbc_ai_a2", "mdbc_au_a2"],
     )
 
-    _run(connect(database=database, autocommit=True), "INSERT INTO a2 VALUES (2)")
+    run_sql(connect(database=database, autocommit=True), "INSERT INTO a2 VALUES (2)")
     with pytest.raises(capture.StagedRowsError):
         capture.uninstall_database(admin, database)
     assert capture.captured_tables(admin, database) == ["a2"]

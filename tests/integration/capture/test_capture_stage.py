@@ -16,15 +16,9 @@ from mdbc_py import capture
 from mdbc_py.capture import sqlgen
 from mdbc_py.capture.schema import read_tables
 from mdbc_py.replication import apply
-from tests.integration.capture.conftest import Connect
+from tests.integration.capture.conftest import Connect, run_sql
 
 pytestmark = pytest.mark.services
-
-
-def _run(conn: Connection, *statements: str) -> None:
-    with conn.cursor() as cur:
-        for sql in statements:
-            cur.execute(sql)
 
 
 def _show_tables(conn: Connection, db: str) -> list[str]:
@@ -71,7 +65,7 @@ def _make_legacy(admin: Connection, db: str, tables: list[str]) -> None:
 
 
 def test_app_database_lists_only_the_app_tables(admin: Connection, database: str) -> None:
-    _run(
+    run_sql(
         admin,
         f"USE `{database}`",
         "CREATE TABLE a (id INT PRIMARY KEY)",
@@ -94,7 +88,7 @@ def test_app_database_lists_only_the_app_tables(admin: Connection, database: str
 def test_legacy_empty_shadows_are_moved_out(
     connect: Connect, admin: Connection, database: str
 ) -> None:
-    _run(
+    run_sql(
         admin,
         f"USE `{database}`",
         "CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(10))",
@@ -123,7 +117,7 @@ def test_legacy_empty_shadows_are_moved_out(
 def test_legacy_shadow_with_rows_is_refused_and_nothing_changes(
     connect: Connect, admin: Connection, database: str
 ) -> None:
-    _run(
+    run_sql(
         admin,
         f"USE `{database}`",
         "CREATE TABLE a (id INT PRIMARY KEY)",
@@ -131,7 +125,7 @@ def test_legacy_shadow_with_rows_is_refused_and_nothing_changes(
     )
     capture.install_database(admin, database)
     _make_legacy(admin, database, ["a", "b"])
-    _run(connect(database=database, autocommit=True), "INSERT INTO b VALUES (7)")  # bypass
+    run_sql(connect(database=database, autocommit=True), "INSERT INTO b VALUES (7)")  # bypass
     assert capture.out_of_band(admin, database, []) == {"b": 1}  # legacy rows are counted
     before = _trigger_bodies(admin, database)
 
@@ -146,7 +140,7 @@ def test_legacy_shadow_with_rows_is_refused_and_nothing_changes(
     with pytest.raises(capture.StagedRowsError):
         capture.uninstall_database(admin, database)
 
-    _run(admin, f"DELETE FROM `{database}`.mdbc_s_b")  # an operator resolved them
+    run_sql(admin, f"DELETE FROM `{database}`.mdbc_s_b")  # an operator resolved them
     assert capture.install_database(admin, database) == ["a", "b"]
     assert _show_tables(admin, database) == ["a", "b"]
     assert capture.captured_tables(admin, database) == ["a", "b"]
@@ -157,7 +151,7 @@ def test_long_database_names_get_a_hashed_stage(connect: Connect, admin: Connect
     stage = capture.stage_database(db)
     assert len(db) == 64 and stage.startswith("mdbc_stagex_") and len(stage) <= 64
     try:
-        _run(admin, f"CREATE DATABASE `{db}`", f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY)")
+        run_sql(admin, f"CREATE DATABASE `{db}`", f"CREATE TABLE `{db}`.t (id INT PRIMARY KEY)")
         assert capture.install_database(admin, db) == ["t"]
         assert _show_tables(admin, stage) == ["mdbc_s_t"]
         conn = connect(database=db)
@@ -168,26 +162,26 @@ def test_long_database_names_get_a_hashed_stage(connect: Connect, admin: Connect
         capture.uninstall_database(admin, db)
         assert not _schema_exists(admin, stage)
     finally:
-        _run(admin, f"DROP DATABASE IF EXISTS `{db}`", f"DROP DATABASE IF EXISTS `{stage}`")
+        run_sql(admin, f"DROP DATABASE IF EXISTS `{db}`", f"DROP DATABASE IF EXISTS `{stage}`")
 
 
 def test_drop_database_takes_the_stage_database_along(
     connect: Connect, admin: Connection, database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     stage = capture.stage_database(database)
-    _run(admin, f"USE `{database}`", "CREATE TABLE t (id INT PRIMARY KEY)")
+    run_sql(admin, f"USE `{database}`", "CREATE TABLE t (id INT PRIMARY KEY)")
     capture.install_database(admin, database)
     apply.recapture(admin, database, f"CREATE PROCEDURE `{database}`.p() BEGIN END")
     assert _schema_exists(admin, stage)  # the database still exists: nothing to forget
 
     # Out-of-band rows keep the stage database (reported, never dropped silently).
-    _run(connect(database=database, autocommit=True), "INSERT INTO t VALUES (1)")
-    _run(admin, "USE mysql", f"DROP DATABASE `{database}`")
+    run_sql(connect(database=database, autocommit=True), "INSERT INTO t VALUES (1)")
+    run_sql(admin, "USE mysql", f"DROP DATABASE `{database}`")
     with caplog.at_level(logging.WARNING, logger=apply.__name__):
         apply.recapture(admin, None, f"DROP DATABASE `{database}`")
     assert _schema_exists(admin, stage) and "out-of-band" in caplog.text
     assert capture.out_of_band(admin, database, []) == {"t": 1}
 
-    _run(admin, f"DELETE FROM `{stage}`.mdbc_s_t")
+    run_sql(admin, f"DELETE FROM `{stage}`.mdbc_s_t")
     apply.recapture(admin, None, f"DROP DATABASE IF EXISTS `{database}`")
     assert not _schema_exists(admin, stage)
