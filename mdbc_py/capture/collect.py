@@ -52,11 +52,8 @@ __all__ = [
     "check_cleanup",
     "collect",
     "out_of_band",
-    "run_statements",
     "take",
 ]
-
-ER_NO_SUCH_TABLE = 1146
 
 _OPS = {"I": Op.INSERT, "U": Op.UPDATE, "D": Op.DELETE}
 
@@ -70,7 +67,8 @@ class Taken:
     ``cleanup`` holds one ready-to-send ``DELETE`` per shadow that had rows,
     and ``expected`` how many rows each must delete. They must run in the
     same transaction before its ``COMMIT``; the commit path sends them in
-    the same round trip as the commit itself (see :func:`cleanup_statements`).
+    the same round trip as the commit itself (see
+    :func:`mdbc_py.driver.commit.local_commit`).
     """
 
     changes: list[RowChange]

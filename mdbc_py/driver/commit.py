@@ -21,7 +21,8 @@ import pymysql
 from pymysql.connections import Connection as RawConnection
 from pymysql.cursors import Cursor
 
-from mdbc_py.capture.collect import Taken, run_statements, take
+from mdbc_py.capture.batch import run_statements
+from mdbc_py.capture.collect import Taken, take
 from mdbc_py.errors import CrossRangeError, LogDivergedError
 from mdbc_py.log import DdlStatement, EntryPayload, RowChange, encode
 from mdbc_py.music import NewEntry
