@@ -11,6 +11,7 @@ Secrets (database passwords) are kept out of ``repr`` and out of every
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -26,6 +27,32 @@ NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 """Names of sites and ranges: safe as CQL values, SQL identifiers and file names."""
 
 DEFAULT_CONFIG_NAME = "mdbc.toml"
+
+MODES = ("master-slave", "route", "migrate")
+
+TOP_LEVEL_KEYS = ("local_site", "mode", "ranges", "sites", "store")
+SITE_KEYS = ("host", "name", "nofailover", "password", "port", "priority", "unix_socket", "user")
+STORE_KEYS = (
+    "backend",
+    "contact_points",
+    "keyspace",
+    "local_dc",
+    "password",
+    "path",
+    "port",
+    "replication",
+    "username",
+)
+RANGE_KEYS = ("database", "initial_owner", "tables")
+
+MINIMAL_STORE_EXAMPLE = (
+    "[store]\n"
+    'backend = "cassandra"\n'
+    'contact_points = ["10.0.0.1", "10.0.0.2"]\n'
+    'keyspace = "mdbc"\n'
+    '(or, on one host: [store] backend = "embedded", path = "music.sqlite")'
+)
+"""Shown when ``[store]`` is missing: the smallest table that works."""
 
 
 def check_name(kind: str, name: object) -> str:
@@ -147,15 +174,54 @@ class Config:
             raise ConfigError(f"unknown site {name!r} (configured sites: {known})") from None
 
 
+def check_keys(table: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
+    """Refuse keys this version does not know, naming the key, its table and the known keys.
+
+    A misspelt key (``contact_point``, ``pasword``) would otherwise be
+    ignored and its default used silently, which shows up much later as a
+    wrong store or a refused login. Only key names are quoted, never values,
+    so a password cannot reach the message.
+    """
+    unknown = sorted(str(k) for k in table if k not in known)
+    if not unknown:
+        return
+    key = unknown[0]
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    more = f", and also {', '.join(map(repr, unknown[1:]))}" if unknown[1:] else ""
+    raise ConfigError(
+        f"{where}: unknown key {key!r}{hint}{more}. Known keys of {where}: {', '.join(known)}",
+        key=key,
+        table=where,
+        known=known,
+    )
+
+
+def _table(raw: object, where: str) -> Mapping[str, Any]:
+    """``raw`` if it is a TOML table, else a ConfigError saying what it is instead."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a table, not a {type(raw).__name__}", table=where)
+    return raw
+
+
 def _require(table: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in table:
         raise ConfigError(f"{where}: missing required key {key!r}")
     return table[key]
 
 
-def _parse_site(name: str, raw: Mapping[str, Any]) -> SiteConfig:
+def _parse_site(name: str, raw: object) -> SiteConfig:
     where = f"[sites.{name}]"
     check_name("site", name)
+    raw = _table(raw, where)
+    check_keys(raw, SITE_KEYS, where)
+    if "name" in raw and raw["name"] != name:
+        # Accepted only as a repeat of the table name (a site's describe() has it).
+        raise ConfigError(
+            f"{where}: name {raw['name']!r} differs from the table's name {name!r}",
+            key="name",
+            table=where,
+        )
     try:
         return SiteConfig(
             name=name,
@@ -171,7 +237,9 @@ def _parse_site(name: str, raw: Mapping[str, Any]) -> SiteConfig:
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def _parse_store(raw: Mapping[str, Any], base: Path | None) -> StoreConfig:
+def _parse_store(raw: object, base: Path | None) -> StoreConfig:
+    raw = _table(raw, "[store]")
+    check_keys(raw, STORE_KEYS, "[store]")
     backend = str(raw.get("backend", "embedded"))
     if backend not in ("cassandra", "embedded"):
         raise ConfigError(f"[store]: backend must be 'cassandra' or 'embedded', not {backend!r}")
@@ -179,7 +247,13 @@ def _parse_store(raw: Mapping[str, Any], base: Path | None) -> StoreConfig:
     if path is not None and base is not None and not os.path.isabs(path):
         path = str(base / path)
     if backend == "embedded" and not path:
-        raise ConfigError("[store]: the embedded backend needs 'path' (a SQLite file)")
+        default = "" if "backend" in raw else " (the default when 'backend' is not set)"
+        raise ConfigError(
+            f"[store]: the embedded backend{default} needs 'path' (a SQLite file). "
+            f"A minimal [store]:\n{MINIMAL_STORE_EXAMPLE}",
+            key="path",
+            table="[store]",
+        )
     points = raw.get("contact_points", ["127.0.0.1"])
     if isinstance(points, str):
         points = [p.strip() for p in points.split(",") if p.strip()]
@@ -200,8 +274,10 @@ def _parse_store(raw: Mapping[str, Any], base: Path | None) -> StoreConfig:
     )
 
 
-def _parse_range(name: str, raw: Mapping[str, Any]) -> RangeConfig:
+def _parse_range(name: str, raw: object) -> RangeConfig:
     check_name("range", name)
+    raw = _table(raw, f"[ranges.{name}]")
+    check_keys(raw, RANGE_KEYS, f"[ranges.{name}]")
     tables = raw.get("tables")
     return RangeConfig(
         name=name,
@@ -214,29 +290,43 @@ def _parse_range(name: str, raw: Mapping[str, Any]) -> RangeConfig:
 def from_mapping(
     data: Mapping[str, Any], *, source: str | None = None, base: Path | None = None
 ) -> Config:
-    """Build a Config from parsed TOML (or any mapping of the same shape)."""
-    sites = {n: _parse_site(n, s) for n, s in dict(data.get("sites", {})).items()}
-    store = _parse_store(dict(data.get("store", {})), base)
-    ranges = {n: _parse_range(n, r) for n, r in dict(data.get("ranges", {})).items()}
+    """Build a Config from parsed TOML (or any mapping of the same shape).
+
+    Every table is checked for unknown keys before any value is used.
+    """
+    check_keys(data, TOP_LEVEL_KEYS, "the top level")
+    sites = {n: _parse_site(n, s) for n, s in _table(data.get("sites", {}), "[sites]").items()}
+    if "store" not in data:
+        raise ConfigError(
+            "the [store] table is missing: it says where the MUSIC store is. "
+            f"A minimal one:\n{MINIMAL_STORE_EXAMPLE}",
+            table="[store]",
+        )
+    store = _parse_store(data["store"], base)
+    ranges = {n: _parse_range(n, r) for n, r in _table(data.get("ranges", {}), "[ranges]").items()}
     for rng in ranges.values():
         if rng.initial_owner is not None and rng.initial_owner not in sites:
             raise ConfigError(
                 f"[ranges.{rng.name}]: initial_owner {rng.initial_owner!r} is not a configured site"
             )
     local = data.get("local_site")
-    mode = str(data.get("mode", "master-slave"))
-    if mode not in ("master-slave", "route", "migrate"):
-        raise ConfigError(f"mode must be master-slave, route or migrate, not {mode!r}")
+    mode = _check_mode(str(data.get("mode", "master-slave")), "mode")
     cfg = Config(
         sites=sites, store=store, ranges=ranges, local_site=local, mode=mode, source=source
     )
     return _apply_env(cfg)
 
 
+def _check_mode(mode: str, where: str) -> str:
+    if mode not in MODES:
+        raise ConfigError(f"{where} must be master-slave, route or migrate, not {mode!r}")
+    return mode
+
+
 def _apply_env(cfg: Config) -> Config:
     """Apply the MDBC_SITE and MDBC_MODE overrides."""
     site = os.environ.get("MDBC_SITE", cfg.local_site)
-    mode = os.environ.get("MDBC_MODE", cfg.mode)
+    mode = _check_mode(os.environ.get("MDBC_MODE", cfg.mode), "MDBC_MODE")
     if site is not None and site not in cfg.sites:
         cfg.site(site)  # raises with the list of known sites
     return Config(
@@ -268,6 +358,10 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
         data = tomllib.loads(found.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{found}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{found}: not UTF-8 text (byte {exc.start} cannot be decoded); TOML files are UTF-8"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{found}: cannot read: {exc.strerror}") from None
     return from_mapping(data, source=str(found), base=found.parent)

@@ -58,8 +58,24 @@ class ConfigError(MdbcError, InterfaceError):
     """The configuration is missing, unreadable or names something invalid.
 
     An ``InterfaceError``: the problem is in how mdbc_py was set up, not in
-    the database.
+    the database. ``key`` and ``table`` say where the problem is when it is
+    one key of one table (``table`` as written in TOML, e.g. ``[sites.dc1]``),
+    and ``known`` lists the keys that table accepts. No attribute and no
+    message ever holds a configured value that could be a secret.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        table: str | None = None,
+        known: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.table = table
+        self.known = tuple(known)
 
 
 class RetryableError(MdbcError, OperationalError):
@@ -129,10 +145,28 @@ class UnknownRangeError(MdbcError, ProgrammingError):
 
 
 class EntryTooLargeError(MdbcError, DataError):
-    """A log entry is larger than the store accepts (64 MiB by default).
+    """A log entry is larger than a limit (64 MiB by default).
 
     Raised before anything is written, so the log and database are unchanged.
+    ``which`` names the limit that was passed: ``"uncompressed"`` (the
+    transaction's row images and statements, what MariaDB and every replica
+    must handle) or ``"stored"`` (the framed, maybe compressed bytes the
+    store keeps); ``size`` and ``limit`` are in bytes. They are ``None`` when
+    raised by code that does not know them.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        size: int | None = None,
+        limit: int | None = None,
+        which: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+        self.which = which
 
 
 class TrimmedError(MdbcError, OperationalError):
