@@ -4,12 +4,14 @@
 bring every column value back as the same Python type with the same value;
 ``decode`` checks and reverses it. ``split``/``join`` cut large entries into
 store-sized chunks, and ``check_size`` enforces the entry size limit before
-anything is written.
+anything is written. Two limits apply (see ``mdbc_py.log.chunks``): the
+uncompressed body, checked by ``encode`` before compressing, and the stored
+bytes, checked by ``encode`` and by ``check_size``.
 """
 
 from __future__ import annotations
 
-from mdbc_py.log.chunks import MAX_ENTRY_BYTES, check_size, join, split
+from mdbc_py.log.chunks import MAX_BODY_BYTES, MAX_ENTRY_BYTES, check_size, join, split
 from mdbc_py.log.envelope import (
     COMPRESS_THRESHOLD,
     FLAG_ZLIB,
@@ -27,6 +29,7 @@ __all__ = [
     "FLAG_ZLIB",
     "FORMAT_VERSION",
     "MAGIC",
+    "MAX_BODY_BYTES",
     "MAX_ENTRY_BYTES",
     "Column",
     "DdlStatement",

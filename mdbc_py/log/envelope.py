@@ -29,8 +29,8 @@ from __future__ import annotations
 import struct
 import zlib
 
-from mdbc_py.errors import EntryTooLargeError
 from mdbc_py.log.body import decode_body, encode_body
+from mdbc_py.log.chunks import MAX_BODY_BYTES, MAX_ENTRY_BYTES, STORED, UNCOMPRESSED, too_large
 from mdbc_py.log.errors import LogFormatError
 from mdbc_py.log.model import EntryPayload
 
@@ -65,20 +65,26 @@ TRAILER_SIZE = _CRC.size
 _MAX_BODY = (1 << 32) - 1
 
 
-def encode(payload: EntryPayload, *, compress: bool = True) -> bytes:
+def encode(
+    payload: EntryPayload,
+    *,
+    compress: bool = True,
+    max_body: int = MAX_BODY_BYTES,
+    max_stored: int = MAX_ENTRY_BYTES,
+) -> bytes:
     """Return the framed, checksummed (and maybe compressed) bytes of ``payload``.
 
     ``compress=False`` forces an uncompressed body, for debugging and tests.
     Raises ``UnsupportedValueTypeError`` / ``LogEncodeError`` for values that
-    cannot be stored exactly; the size limit of the store is checked
-    separately with ``check_size`` because the store owns that policy.
+    cannot be stored exactly, and ``EntryTooLargeError`` when the body is
+    over ``max_body`` bytes before compression (checked first, so nothing is
+    compressed in vain) or the result is over ``max_stored`` bytes (see
+    ``mdbc_py.log.chunks`` for why both limits exist).
     """
     parts = encode_body(payload)
     raw_len = sum(len(p) for p in parts)
-    if raw_len > _MAX_BODY:
-        raise EntryTooLargeError(
-            f"log entry body is {raw_len} bytes; the format holds at most {_MAX_BODY}"
-        )
+    if raw_len > min(max_body, _MAX_BODY):
+        raise too_large(UNCOMPRESSED, raw_len, min(max_body, _MAX_BODY))
     flags = 0
     if compress and raw_len > COMPRESS_THRESHOLD and _looks_compressible(parts, raw_len):
         compressor = zlib.compressobj(ZLIB_LEVEL)
@@ -87,6 +93,9 @@ def encode(payload: EntryPayload, *, compress: bool = True) -> bytes:
             parts = [packed]
             flags |= FLAG_ZLIB
     stored_len = sum(len(p) for p in parts)
+    framed_len = HEADER_SIZE + stored_len + TRAILER_SIZE
+    if framed_len > max_stored:
+        raise too_large(STORED, framed_len, max_stored)
     header = _HEADER.pack(MAGIC, FORMAT_VERSION, flags, stored_len, raw_len)
     crc = zlib.crc32(header)
     for part in parts:
