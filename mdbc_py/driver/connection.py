@@ -457,6 +457,24 @@ class Connection:
             self._tx.range_name = range_name
             self._tx.has_writes = True
             self._tx.tables.update(t for t in stmt.written if t.db is not None)
+        elif stmt.calls_routine or stmt.kind is Kind.UNKNOWN:
+            self._note_possible_write()
+
+    def _note_possible_write(self) -> None:
+        """A statement whose writes nobody can see is about to run (``SELECT f(x)``).
+
+        Its writes fire the capture triggers like any other; the commit reads
+        them from the stage. Remember which ranges this site owns right now
+        (from the owner cache: no store round trip), because rows of a range
+        it did not own when the statement ran must not be logged.
+        """
+        self._tx.may_write = True
+        for name in self.config.ranges:
+            if name in self._tx.routine_epochs:
+                continue
+            info = self.runtime.owner(name)
+            if info.owner == self.site.name and info.state is RangeState.OPEN:
+                self._tx.routine_epochs[name] = info.epoch
 
     def after_write(self, ok: bool) -> None:
         """End the wrapping transaction of an autocommit write statement."""
@@ -499,11 +517,9 @@ class Connection:
     # -- commit path ----------------------------------------------------------------
 
     def _commit(self) -> None:
-        if not self._tx.has_writes:
+        if not self._tx.has_writes and not self._tx.may_write:
             self._raw.commit()
             return
-        range_name = self._tx.range_name
-        assert range_name is not None and self._tx.epoch is not None
         try:
             taken = commit_path.collect_changes(self._raw, self._tx.tables)
             changes = taken.changes
@@ -514,6 +530,14 @@ class Connection:
                 c.table: self.runtime.ranges.range_of(TableRef(*c.table.split(".", 1)))
                 for c in changes
             }
+            if self._tx.has_writes:
+                range_name, epoch = self._tx.range_name, self._tx.epoch
+            else:
+                range_name, epoch = self._routine_range(range_of)
+            if range_name is None:  # staged rows of tables in no range: nothing to log
+                self._raw.commit()
+                return
+            assert epoch is not None
             commit_path.check_changes_in_range(changes, range_of, range_name)
             payload = commit_path.build_payload(self.site.name, range_name, changes)
             entry = commit_path.encode_entry(payload)
@@ -522,7 +546,7 @@ class Connection:
             self._safe_rollback()
             raise
         try:
-            seq = self.runtime.committer.append(range_name, self._tx.epoch, entry)
+            seq = self.runtime.committer.append(range_name, epoch, entry)
         except FencedError:
             self._safe_rollback()
             self.runtime.forget_owner(range_name)
@@ -542,6 +566,47 @@ class Connection:
                         "failed (%s): applying it from the log", range_name, seq, payload.txid,
                         exc)  # fmt: skip
             commit_path.repair_from_log(self._connect_kwargs, seq, payload)
+
+    def _routine_range(self, range_of: dict[str, str | None]) -> tuple[str | None, int | None]:
+        """Range and epoch of rows staged by writes the classifier could not see.
+
+        They are the truth about what the transaction wrote (a stored
+        function, a statement nobody parses). They are logged like any other
+        write, but only if this site owned their one range, open, when the
+        first such statement ran, and still owns it in the same epoch now.
+        Otherwise the transaction is refused: at a replica it would have
+        changed rows that the log never carries.
+        """
+        ranges = sorted({r for r in range_of.values() if r is not None})
+        if not ranges:
+            return None, None
+        tables = ", ".join(sorted(range_of))
+        if len(ranges) > 1:
+            raise CrossRangeError(
+                f"this transaction wrote rows of ranges {', '.join(ranges)} (tables {tables}) "
+                "through a stored function or a statement mdbc cannot read: one transaction "
+                "must stay in one range; it was rolled back, nothing of it was committed"
+            )
+        name = ranges[0]
+        seen = self._tx.routine_epochs.get(name)
+        info = self.runtime.owner(name)
+        if info.owner != self.site.name or info.epoch != seen or info.state is not RangeState.OPEN:
+            info = self.runtime.owner(name, fresh=True)
+        mine = seen is not None and info.owner == self.site.name
+        if mine and info.epoch == seen and info.state is RangeState.OPEN:
+            return name, seen
+        if mine:
+            raise FailoverError(
+                f"range {name!r} changed from epoch {seen} to {info.epoch} "
+                f"({info.state.value}) while this transaction wrote {tables} through a stored "
+                "function; it was rolled back, nothing of it was committed: retry it"
+            )
+        raise NotOwnerError(
+            f"this transaction wrote {tables} of range {name!r} through a stored function "
+            f"or a statement mdbc cannot read, at site {self.site.name!r}, which did not own "
+            f"the range when it ran (owner {info.owner!r}, epoch {info.epoch}): it was rolled "
+            f"back, nothing of it was committed; send it to {info.owner!r}"
+        )
 
     def _local_commit(
         self, range_name: str, seq: int, txid: str, taken: Taken | None = None

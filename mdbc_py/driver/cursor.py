@@ -183,7 +183,9 @@ class Cursor:
 
     def _run(self, stmt: Statement, range_name: str | None, send: Any, sql: str) -> Any:
         conn = self.connection
-        writes = range_name is not None or stmt.kind in (Kind.WRITE, Kind.UNKNOWN)
+        writes = (
+            range_name is not None or stmt.kind in (Kind.WRITE, Kind.UNKNOWN) or stmt.calls_routine
+        )
         if writes:
             conn.start_write(stmt, range_name)
         try:

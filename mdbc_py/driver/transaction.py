@@ -14,6 +14,13 @@ class Transaction:
     ``explicit`` is True after ``BEGIN`` / ``START TRANSACTION`` in autocommit
     mode; ``implicit`` is True while the driver wrapped one autocommit write
     statement in a transaction of its own.
+
+    ``may_write`` is True once a statement ran whose writes the classifier
+    cannot see (it calls a stored function, or nobody can parse it): the
+    commit then reads the staged rows even if no known write ran.
+    ``routine_epochs`` holds, for each range this site owned (open) when the
+    first such statement ran, the epoch it owned it in: staged rows of a
+    range are logged only if this site owned it then and still does now.
     """
 
     range_name: str | None = None
@@ -22,6 +29,8 @@ class Transaction:
     explicit: bool = False
     implicit: bool = False
     epoch: int | None = None
+    may_write: bool = False
+    routine_epochs: dict[str, int] = field(default_factory=dict)
 
     def reset(self) -> None:
         """Forget everything: the transaction ended."""
@@ -31,3 +40,5 @@ class Transaction:
         self.explicit = False
         self.implicit = False
         self.epoch = None
+        self.may_write = False
+        self.routine_epochs.clear()

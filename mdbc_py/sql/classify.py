@@ -20,9 +20,10 @@ it does something this module cannot see; either way the driver must not
 treat it as a harmless read).
 
 Limits, by design: stored functions called from a query may write tables
-nobody can see from the SQL; ``PREPARE``/``EXECUTE`` of SQL text held in a
-variable and ``CALL`` are reported as UNKNOWN writes of the routine's
-database.
+nobody can see from the SQL, so a query or session statement that calls one
+is flagged ``calls_routine`` (the driver then reads the staged rows at
+commit); ``PREPARE``/``EXECUTE`` of SQL text held in a variable and ``CALL``
+are reported as UNKNOWN writes of the routine's database.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from mdbc_py.sql import session, tree
 from mdbc_py.sql.fastpath import simple_delete, simple_insert, simple_select, simple_update
 from mdbc_py.sql.lexer import PUNCT, WORD, Token, split_statements, tokenize
 from mdbc_py.sql.rewrite import for_sqlglot
+from mdbc_py.sql.routines import calls_stored_function
 from mdbc_py.sql.scan import find_word, is_identifier, read_name
 from mdbc_py.sql.statement import Kind, Statement, TableRef, combine
 
@@ -228,6 +230,8 @@ def _one(tokens: list[Token], start: int, end: int, db: str | None) -> Statement
         seqs = _sequence_writes(tokens, start, end, db)
         if seqs:
             stmt = _with_sequences(stmt, seqs)
+    if stmt.kind in (Kind.READ, Kind.SESSION) and calls_stored_function(tokens, start, end):
+        stmt = dataclasses.replace(stmt, calls_routine=True)
     return stmt
 
 

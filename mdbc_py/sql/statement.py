@@ -171,6 +171,11 @@ class Statement:
         parts: for a string of several statements, the classification of
             each, in order; empty for a single statement. The other
             attributes are then the union of the parts.
+        calls_routine: a query or session statement (``SELECT f(x)``, ``DO
+            f(x)``, ``SET @v = f(x)``) that calls a stored function, which
+            may write tables nobody can see from the SQL (see
+            :mod:`mdbc_py.sql.routines`). The driver treats it as a possible
+            write: the staged rows at commit say what it wrote.
     """
 
     kind: Kind
@@ -185,6 +190,7 @@ class Statement:
     implicit_commit: bool = False
     temporary: bool = False
     parts: tuple[Statement, ...] = ()
+    calls_routine: bool = False
 
     @property
     def changed(self) -> frozenset[TableRef]:
@@ -228,4 +234,5 @@ def combine(parts: Iterable[Statement]) -> Statement:
         implicit_commit=any(p.implicit_commit for p in items),
         temporary=any(p.temporary for p in items),
         parts=items,
+        calls_routine=any(p.calls_routine for p in items),
     )
