@@ -5,11 +5,19 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 import click
 
-from cli.common import config_option, fail_on_mdbc_errors, load_config
+from cli.common import (
+    EXIT_FAILED,
+    check_ranges,
+    check_sites,
+    config_option,
+    fail_on_mdbc_errors,
+    load_config,
+)
+from cli.health import probe_sites, unhealthy_rows
 from cli.output import FORMATS, emit
 from mdbc_py.admin.status import PAUSED_SETTING, collect_status
 from mdbc_py.config import Config
@@ -24,22 +32,27 @@ output_option = click.option(
 
 
 @contextlib.contextmanager
-def opened(config_path: str | None) -> Iterator[tuple[Config, MusicStore]]:
-    """The configuration and a store session, closed afterwards."""
+def opened(
+    config_path: str | None,
+    *,
+    sites: Mapping[str, Iterable[str]] | None = None,
+    ranges: Iterable[str] = (),
+) -> Iterator[tuple[Config, MusicStore]]:
+    """The configuration and a store session, closed afterwards.
+
+    ``sites`` (option name -> site names) and ``ranges`` are checked against
+    the configuration before the store is opened: naming an unknown one is
+    bad usage (exit 2) and needs no store.
+    """
     cfg = load_config(config_path)
+    for hint, names in (sites or {}).items():
+        check_sites(cfg, names, hint)
+    check_ranges(cfg, ranges)
     store = fail_on_mdbc_errors(lambda: open_store(cfg.store, create=False))
     try:
         yield cfg, store
     finally:
         store.close()
-
-
-def _check_range(cfg: Config, name: str) -> None:
-    if name not in cfg.ranges:
-        raise click.BadParameter(
-            f"unknown range {name!r} (configured: {', '.join(sorted(cfg.ranges))})",
-            param_hint="RANGE",
-        )
 
 
 def _when(ts: float) -> str:
@@ -50,12 +63,21 @@ def _when(ts: float) -> str:
 @config_option
 @output_option
 def status(config_path: str | None, fmt: str) -> None:
-    """One row per range and site: role, state, epoch, applied, lag, lease."""
+    """One row per range and site: role, state, epoch, applied, lag, lease.
+
+    It also logs in to every site's MariaDB with the configured credentials.
+    Exit code 0: every site reachable and healthy; 1: a site cannot be
+    reached or a row is unhealthy (a replica not streaming, a range without
+    an open owner; each reason is a line on stderr, the table is printed
+    anyway); 2: bad usage (unknown option, unusable configuration file).
+    """
     with opened(config_path) as (cfg, store):
         rows = fail_on_mdbc_errors(lambda: collect_status(cfg, store))
         paused = store.get_setting(PAUSED_SETTING) == "1"
+    table = [r.as_dict() for r in rows]
+    problems = [*probe_sites(cfg), *unhealthy_rows(table)]
     emit(
-        [r.as_dict() for r in rows],
+        table,
         [
             "range",
             "site",
@@ -72,6 +94,10 @@ def status(config_path: str | None, fmt: str) -> None:
     )
     if paused and fmt == "table":
         click.echo("automatic failover: PAUSED ('mdbc resume' turns it back on)")
+    for problem in problems:
+        click.echo(f"unhealthy: {problem}", err=True)
+    if problems:
+        raise SystemExit(EXIT_FAILED)
 
 
 @click.command("promote")
@@ -81,8 +107,7 @@ def status(config_path: str | None, fmt: str) -> None:
 @config_option
 def promote(range_name: str, site: str, force: bool, config_path: str | None) -> None:
     """Make SITE the owner of RANGE (fence the old owner, catch up, open)."""
-    with opened(config_path) as (cfg, store):
-        _check_range(cfg, range_name)
+    with opened(config_path, sites={"--site": [site]}, ranges=[range_name]) as (cfg, store):
         result = fail_on_mdbc_errors(
             lambda: do_promote(
                 cfg, store, range_name, site, force=force, say=lambda m: click.echo(m, err=True)
@@ -107,8 +132,7 @@ def promote(range_name: str, site: str, force: bool, config_path: str | None) ->
 @config_option
 def switchover(range_name: str, to_site: str, drain: float, config_path: str | None) -> None:
     """Planned change of owner of RANGE: drain, fence, catch up, open. Loses nothing."""
-    with opened(config_path) as (cfg, store):
-        _check_range(cfg, range_name)
+    with opened(config_path, sites={"--to": [to_site]}, ranges=[range_name]) as (cfg, store):
         result = fail_on_mdbc_errors(
             lambda: do_switchover(
                 cfg, store, range_name, to_site, drain, say=lambda m: click.echo(m, err=True)
@@ -145,9 +169,7 @@ def resume(config_path: str | None) -> None:
 @output_option
 def history(range_name: str | None, limit: int, config_path: str | None, fmt: str) -> None:
     """Changes of owner, newest first: when, from, to, epoch, tail, reason."""
-    with opened(config_path) as (cfg, store):
-        if range_name:
-            _check_range(cfg, range_name)
+    with opened(config_path, ranges=[range_name] if range_name else []) as (_, store):
         changes = fail_on_mdbc_errors(lambda: store.history(range_name, limit))
     rows = [
         {
@@ -172,8 +194,7 @@ def history(range_name: str | None, limit: int, config_path: str | None, fmt: st
 @output_option
 def log_cmd(range_name: str, from_seq: int, limit: int, config_path: str | None, fmt: str) -> None:
     """Decode and print log entries of RANGE (JSON shows every row image)."""
-    with opened(config_path) as (cfg, store):
-        _check_range(cfg, range_name)
+    with opened(config_path, ranges=[range_name]) as (_, store):
         records = fail_on_mdbc_errors(lambda: store.read(range_name, from_seq, limit))
     if fmt == "json":
         out = []

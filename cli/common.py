@@ -1,16 +1,40 @@
-"""Options and error handling shared by the ``mdbc`` commands."""
+"""Options and error handling shared by the ``mdbc`` commands.
+
+Every command reaches its configuration, its sites and its failures through
+this module, so that all of them answer the same way:
+
+- exit 0: done (for ``status``: every site reachable and healthy);
+- exit 1: the operation failed, or (``status``, ``verify``) something is
+  unhealthy or unreachable; one line says what and what to do;
+- exit 2: bad usage: an unknown option, range or site, or a configuration
+  file that is missing, unreadable or invalid. One line, no traceback.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import click
 
 from mdbc_py.config import Config, load
-from mdbc_py.errors import Error
+from mdbc_py.errors import ConfigError, Error
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class BadUsage(click.ClickException):
+    """Bad usage found after parsing (e.g. an unusable config file): one line, exit 2.
+
+    ``click.UsageError`` would print the usage block as well; a configuration
+    problem is not about the command line's shape, so one line says it all.
+    """
+
+    exit_code = EXIT_USAGE
 
 
 def config_option(func: F) -> F:
@@ -26,16 +50,45 @@ def config_option(func: F) -> F:
 
 
 def load_config(path: str | None) -> Config:
-    """Load the configuration, turning a ConfigError into a one-line CLI error."""
+    """Load the configuration; a missing, unreadable or invalid file is bad usage (exit 2)."""
     try:
         return load(path)
+    except ConfigError as exc:
+        raise BadUsage(str(exc)) from None
     except Error as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+
+
+def check_sites(cfg: Config, names: Iterable[str], param_hint: str = "--site") -> None:
+    """Refuse a site the configuration does not name: bad usage, exit 2, for every command."""
+    for name in names:
+        if name not in cfg.sites:
+            known = ", ".join(sorted(cfg.sites)) or "none"
+            raise click.BadParameter(
+                f"unknown site {name!r} (configured sites: {known})", param_hint=param_hint
+            )
+
+
+def check_ranges(cfg: Config, names: Iterable[str], param_hint: str = "RANGE") -> None:
+    """Refuse a range the configuration does not name: bad usage, exit 2."""
+    for name in names:
+        if name not in cfg.ranges:
+            known = ", ".join(sorted(cfg.ranges)) or "none"
+            raise click.BadParameter(
+                f"unknown range {name!r} (configured: {known})", param_hint=param_hint
+            )
 
 
 def fail_on_mdbc_errors(call: Callable[[], Any]) -> Any:
-    """Run ``call``; an mdbc_py or database error becomes one clear line and exit code 1."""
+    """Run ``call``; an mdbc_py or database error becomes one clear line.
+
+    A ``ConfigError`` is about how the command was set up (an unknown site,
+    an invalid configuration), so it exits 2 like any other bad usage;
+    every other error is a failed operation and exits 1.
+    """
     try:
         return call()
+    except ConfigError as exc:
+        raise BadUsage(f"{type(exc).__name__}: {exc}") from None
     except Error as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None

@@ -1,7 +1,10 @@
 """The ``mdbc`` command: administration of mdbc_py sites, ranges and sandboxes.
 
-Exit codes: 0 success, 1 the operation failed (the message says why and
-what to do), 2 bad usage (click's own convention).
+Exit codes, the same for every command (``cli.common`` makes them so): 0
+success; 1 the operation failed, or ``status``/``verify`` found a site
+unhealthy or unreachable (the message says why and what to do); 2 bad
+usage: an unknown option, range or site, or a configuration file that is
+missing, unreadable or invalid (one line, no traceback).
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from mdbc_py import __version__
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mdbc")
 def cli() -> None:
-    """mdbc_py: keep a service's MariaDB databases alive across sites."""
+    """mdbc_py: keep a service's MariaDB databases alive across sites.
+
+    \b
+    Exit codes of every command:
+      0  success (status: every site reachable and healthy)
+      1  the operation failed, or status/verify found a site unhealthy or unreachable
+      2  bad usage: unknown option, range or site; missing or invalid config file
+    """
 
 
 cli.add_command(sandbox)

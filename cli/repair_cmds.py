@@ -35,7 +35,7 @@ def resync(
 ) -> None:
     """Rejoin SITE as a replica: replay from its position, or --full from a snapshot."""
     with (
-        opened(config_path) as (cfg, store),
+        opened(config_path, sites={"--site": [site]}, ranges=ranges) as (cfg, store),
         click.progressbar(
             length=1, label=f"resync {site}", file=click.get_text_stream("stderr")
         ) as bar,
@@ -92,11 +92,8 @@ def verify(
     Writes to the range wait while the owner's tables are compared (usually
     well under a second). Exit code 1 if any site differs, lags or is down.
     """
-    with opened(config_path) as (cfg, store):
+    with opened(config_path, sites={"--site": sites}, ranges=range_names) as (cfg, store):
         names = list(range_names) or sorted(cfg.ranges)
-        for name in names:
-            if name not in cfg.ranges:
-                raise click.BadParameter(f"unknown range {name!r}", param_hint="RANGE")
         results = [
             fail_on_mdbc_errors(
                 lambda n=n: verify_range(
