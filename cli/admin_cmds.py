@@ -16,6 +16,7 @@ from cli.common import (
     config_option,
     fail_on_mdbc_errors,
     load_config,
+    say,
 )
 from cli.health import probe_sites, unhealthy_rows
 from cli.output import FORMATS, emit
@@ -95,7 +96,7 @@ def status(config_path: str | None, fmt: str) -> None:
     if paused and fmt == "table":
         click.echo("automatic failover: PAUSED ('mdbc resume' turns it back on)")
     for problem in problems:
-        click.echo(f"unhealthy: {problem}", err=True)
+        say(f"unhealthy: {problem}")
     if problems:
         raise SystemExit(EXIT_FAILED)
 
@@ -109,9 +110,7 @@ def promote(range_name: str, site: str, force: bool, config_path: str | None) ->
     """Make SITE the owner of RANGE (fence the old owner, catch up, open)."""
     with opened(config_path, sites={"--site": [site]}, ranges=[range_name]) as (cfg, store):
         result = fail_on_mdbc_errors(
-            lambda: do_promote(
-                cfg, store, range_name, site, force=force, say=lambda m: click.echo(m, err=True)
-            )
+            lambda: do_promote(cfg, store, range_name, site, force=force, say=say)
         )
     click.echo(
         f"{range_name}: owner {result.change.to_site} at epoch {result.change.to_epoch} "
@@ -134,9 +133,7 @@ def switchover(range_name: str, to_site: str, drain: float, config_path: str | N
     """Planned change of owner of RANGE: drain, fence, catch up, open. Loses nothing."""
     with opened(config_path, sites={"--to": [to_site]}, ranges=[range_name]) as (cfg, store):
         result = fail_on_mdbc_errors(
-            lambda: do_switchover(
-                cfg, store, range_name, to_site, drain, say=lambda m: click.echo(m, err=True)
-            )
+            lambda: do_switchover(cfg, store, range_name, to_site, drain, say=say)
         )
     click.echo(
         f"{range_name}: owner {result.change.to_site} at epoch {result.change.to_epoch} "

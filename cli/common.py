@@ -49,14 +49,35 @@ def config_option(func: F) -> F:
     )(func)
 
 
+_secrets: set[str] = set()
+"""Passwords of every configuration this process loaded: never printed (see ``safe``)."""
+
+
+def safe(text: str) -> str:
+    """``text``, or a line saying it was withheld if a configured password occurs in it.
+
+    mdbc_py's own messages never carry a password, but an error passed up
+    from a library or a server might echo one. Masking only the password
+    would show where it occurred (and so give a short one away), so the
+    whole text is withheld.
+    """
+    if any(secret in text for secret in _secrets):
+        return "(message withheld: it contains a configured password)"
+    return text
+
+
 def load_config(path: str | None) -> Config:
     """Load the configuration; a missing, unreadable or invalid file is bad usage (exit 2)."""
     try:
-        return load(path)
+        cfg = load(path)
     except ConfigError as exc:
         raise BadUsage(str(exc)) from None
     except Error as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+    _secrets.update(s.password for s in cfg.sites.values() if s.password)
+    if cfg.store.password:
+        _secrets.add(cfg.store.password)
+    return cfg
 
 
 def check_sites(cfg: Config, names: Iterable[str], param_hint: str = "--site") -> None:
@@ -79,6 +100,11 @@ def check_ranges(cfg: Config, names: Iterable[str], param_hint: str = "RANGE") -
             )
 
 
+def say(message: str) -> None:
+    """Progress for the operator on stderr (never a password: see ``safe``)."""
+    click.echo(safe(message), err=True)
+
+
 def fail_on_mdbc_errors(call: Callable[[], Any]) -> Any:
     """Run ``call``; an mdbc_py or database error becomes one clear line.
 
@@ -89,6 +115,6 @@ def fail_on_mdbc_errors(call: Callable[[], Any]) -> Any:
     try:
         return call()
     except ConfigError as exc:
-        raise BadUsage(f"{type(exc).__name__}: {exc}") from None
+        raise BadUsage(f"{type(exc).__name__}: {safe(str(exc))}") from None
     except Error as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        raise click.ClickException(f"{type(exc).__name__}: {safe(str(exc))}") from None

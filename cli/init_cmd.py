@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.common import config_option, fail_on_mdbc_errors, load_config
+from cli.common import config_option, fail_on_mdbc_errors, load_config, say
 from cli.output import FORMATS, emit
 from mdbc_py.admin.init import initialize
 
@@ -19,7 +19,7 @@ def init(config_path: str | None, fmt: str) -> None:
     site that cannot be reached is reported; run init again once it is up.
     """
     cfg = load_config(config_path)
-    report = fail_on_mdbc_errors(lambda: initialize(cfg, say=lambda m: click.echo(m, err=True)))
+    report = fail_on_mdbc_errors(lambda: initialize(cfg, say=say))
     rows = [
         {
             "range": r.name,

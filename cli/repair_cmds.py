@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 
 from cli.admin_cmds import opened, output_option
-from cli.common import config_option, fail_on_mdbc_errors
+from cli.common import config_option, fail_on_mdbc_errors, say
 from cli.output import emit
 from mdbc_py.replication.resync import resync_site
 from mdbc_py.replication.verify import verify_range
@@ -102,7 +102,7 @@ def verify(
                     n,
                     list(sites) or None,
                     timeout,
-                    progress=lambda m: click.echo(m, err=True),
+                    progress=say,
                 )
             )
             for n in names

@@ -206,8 +206,27 @@ def _table(raw: object, where: str) -> Mapping[str, Any]:
 
 def _require(table: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in table:
-        raise ConfigError(f"{where}: missing required key {key!r}")
+        raise ConfigError(f"{where}: missing required key {key!r}", key=key, table=where)
     return table[key]
+
+
+def _int(table: Mapping[str, Any], key: str, where: str, default: int | None = None) -> int:
+    """An integer key (``"3306"`` is accepted too); the error names the key, not the value."""
+    value = _require(table, key, where) if default is None else table.get(key, default)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(
+            f"{where}: {key!r} must be an integer, got a value of type {type(value).__name__}",
+            key=key,
+            table=where,
+        )
+    return value
+
+
+def _wrong_type(where: str, exc: Exception) -> ConfigError:
+    """A TypeError/ValueError met while reading a table, as a ConfigError naming the table."""
+    return ConfigError(f"{where}: a value has the wrong type ({exc})", table=where)
 
 
 def _parse_site(name: str, raw: object) -> SiteConfig:
@@ -222,28 +241,38 @@ def _parse_site(name: str, raw: object) -> SiteConfig:
             key="name",
             table=where,
         )
-    try:
-        return SiteConfig(
-            name=name,
-            host=str(raw.get("host", "127.0.0.1")),
-            port=int(_require(raw, "port", where)),
-            user=str(raw.get("user", "mdbc")),
-            password=str(raw.get("password", "")),
-            unix_socket=raw.get("unix_socket"),
-            priority=int(raw.get("priority", 100)),
-            nofailover=bool(raw.get("nofailover", False)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    return SiteConfig(
+        name=name,
+        host=str(raw.get("host", "127.0.0.1")),
+        port=_int(raw, "port", where),
+        user=str(raw.get("user", "mdbc")),
+        password=str(raw.get("password", "")),
+        unix_socket=raw.get("unix_socket"),
+        priority=_int(raw, "priority", where, 100),
+        nofailover=bool(raw.get("nofailover", False)),
+    )
 
 
 def _parse_store(raw: object, base: Path | None) -> StoreConfig:
     raw = _table(raw, "[store]")
     check_keys(raw, STORE_KEYS, "[store]")
+    try:
+        return _store_values(raw, base)
+    except (TypeError, ValueError) as exc:
+        raise _wrong_type("[store]", exc) from None
+
+
+def _store_values(raw: Mapping[str, Any], base: Path | None) -> StoreConfig:
     backend = str(raw.get("backend", "embedded"))
     if backend not in ("cassandra", "embedded"):
         raise ConfigError(f"[store]: backend must be 'cassandra' or 'embedded', not {backend!r}")
     path = raw.get("path")
+    if path is not None and not isinstance(path, str):
+        raise ConfigError(
+            f"[store]: 'path' must be a string, got a value of type {type(path).__name__}",
+            key="path",
+            table="[store]",
+        )
     if path is not None and base is not None and not os.path.isabs(path):
         path = str(base / path)
     if backend == "embedded" and not path:
@@ -262,7 +291,7 @@ def _parse_store(raw: object, base: Path | None) -> StoreConfig:
     return StoreConfig(
         backend=backend,
         contact_points=tuple(points),
-        port=int(raw.get("port", 9042)),
+        port=_int(raw, "port", "[store]", 9042),
         keyspace=keyspace,
         local_dc=raw.get("local_dc"),
         replication=dict(
@@ -279,6 +308,14 @@ def _parse_range(name: str, raw: object) -> RangeConfig:
     raw = _table(raw, f"[ranges.{name}]")
     check_keys(raw, RANGE_KEYS, f"[ranges.{name}]")
     tables = raw.get("tables")
+    if tables is not None and (
+        not isinstance(tables, list | tuple) or not all(isinstance(t, str) for t in tables)
+    ):
+        raise ConfigError(
+            f"[ranges.{name}]: 'tables' must be a list of table names",
+            key="tables",
+            table=f"[ranges.{name}]",
+        )
     return RangeConfig(
         name=name,
         database=str(raw.get("database", name)),
