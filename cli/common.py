@@ -66,6 +66,11 @@ def safe(text: str) -> str:
     return text
 
 
+def remember_secrets(*values: str | None) -> None:
+    """Add passwords this process knows (besides its configuration's) to what ``safe`` withholds."""
+    _secrets.update(v for v in values if v)
+
+
 def load_config(path: str | None) -> Config:
     """Load the configuration; a missing, unreadable or invalid file is bad usage (exit 2)."""
     try:
@@ -74,9 +79,7 @@ def load_config(path: str | None) -> Config:
         raise BadUsage(str(exc)) from None
     except Error as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
-    _secrets.update(s.password for s in cfg.sites.values() if s.password)
-    if cfg.store.password:
-        _secrets.add(cfg.store.password)
+    remember_secrets(cfg.store.password, *(s.password for s in cfg.sites.values()))
     return cfg
 
 

@@ -7,6 +7,7 @@ import time
 
 import click
 
+from cli.common import remember_secrets, safe, say
 from cli.output import FORMATS, emit
 from mdbc_py.sandbox import DEFAULT_BASE_PORT, DEFAULT_DIR, Sandbox, SandboxError
 
@@ -22,11 +23,31 @@ def _dir_option(func):  # type: ignore[no-untyped-def]
 
 
 def _open(directory: str) -> Sandbox:
-    return Sandbox(directory, say=lambda msg: click.echo(msg, err=True))
+    """The sandbox in ``directory``; its progress lines never show its password."""
+
+    def tell(message: str) -> None:
+        remember_secrets(box.password)  # read now: ``up`` may have just made it
+        say(message)
+
+    box = Sandbox(directory, say=tell)
+    return box
 
 
-def _fail(exc: SandboxError) -> None:
-    raise click.ClickException(str(exc))
+def _check_names(box: Sandbox, names: list[str]) -> None:
+    """An unknown service name is bad usage (exit 2), as an unknown site is for every command."""
+    known = box.state.services
+    for name in names:
+        if name not in known:
+            raise click.BadParameter(
+                f"no service {name!r} in sandbox {box.directory} "
+                f"(known: {', '.join(sorted(known)) or 'none'})",
+                param_hint="NAME",
+            )
+
+
+def _fail(box: Sandbox, exc: SandboxError) -> None:
+    remember_secrets(box.password)
+    raise click.ClickException(safe(str(exc)))
 
 
 @click.group("sandbox")
@@ -74,7 +95,7 @@ def up(
     try:
         box.up(sites, int(cassandra_nodes), base_port, cassandra_ip, heap_mb)
     except SandboxError as exc:
-        _fail(exc)
+        _fail(box, exc)
     click.echo(f"sandbox ready in {time.monotonic() - began:.1f} s; config: {box.config_path}")
 
 
@@ -92,10 +113,12 @@ def status(fmt: str, directory: str) -> None:
 @_dir_option
 def down(names: tuple[str, ...], directory: str) -> None:
     """Stop all services of the sandbox (or the NAMES given); their data is kept."""
+    box = _open(directory)
+    _check_names(box, list(names))
     try:
-        stopped = _open(directory).down(list(names) or None)
+        stopped = box.down(list(names) or None)
     except SandboxError as exc:
-        _fail(exc)
+        _fail(box, exc)
     click.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 
@@ -104,10 +127,12 @@ def down(names: tuple[str, ...], directory: str) -> None:
 @_dir_option
 def kill(name: str, directory: str) -> None:
     """kill -9 one site (dcN) or Cassandra node (nodeN), to test failure."""
+    box = _open(directory)
+    _check_names(box, [name])
     try:
-        _open(directory).kill(name)
+        box.kill(name)
     except SandboxError as exc:
-        _fail(exc)
+        _fail(box, exc)
 
 
 @sandbox.command("start")
@@ -115,8 +140,10 @@ def kill(name: str, directory: str) -> None:
 @_dir_option
 def start(name: str, directory: str) -> None:
     """Start one site or node again after kill or down, with its data."""
+    box = _open(directory)
+    _check_names(box, [name])
     try:
-        seconds = _open(directory).start(name)
+        seconds = box.start(name)
     except SandboxError as exc:
-        _fail(exc)
+        _fail(box, exc)
     click.echo(f"{name}: up in {seconds:.1f} s")
