@@ -29,6 +29,7 @@ from pathlib import Path
 
 import click
 
+from cli.common import remember_secrets, safe
 from cli.output import format_table
 from mdbc_py.admin.init import initialize
 from mdbc_py.admin.status import collect_status
@@ -212,7 +213,9 @@ def _run(directory: Path, seconds: float, keep: bool, base_port: int, ip: str,
     try:
         box.up(sites=3, cassandra_nodes=1, base_port=base_port, first_ip=ip)
     except SandboxError as exc:
-        raise click.ClickException(str(exc)) from None
+        remember_secrets(box.password)
+        raise click.ClickException(safe(str(exc))) from None
+    remember_secrets(box.password)
     agents: _Agents | None = None
     store: MusicStore | None = None
     cfg: Config | None = None
@@ -306,13 +309,13 @@ def demo(directory: str, seconds: float, keep: bool, base_port: int, cassandra_i
     began = time.monotonic()
 
     def say(message: str) -> None:
-        click.echo(f"[{time.monotonic() - began:5.1f}s] {message}")
+        click.echo(f"[{time.monotonic() - began:5.1f}s] {safe(message)}")
 
     try:
         with _echo_logs(say):
             ok = _run(Path(directory).resolve(), seconds, keep, base_port, cassandra_ip, say)
     except (Error, TimeoutError, ValueError) as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        raise click.ClickException(f"{type(exc).__name__}: {safe(str(exc))}") from None
     say(f"demo finished in {time.monotonic() - began:.0f} s")
     if not ok:
         raise SystemExit(1)
