@@ -10,6 +10,7 @@ from mdbc_py.config import StoreConfig
 from mdbc_py.errors import ConfigError
 from mdbc_py.music.group_commit import GroupCommitter
 from mdbc_py.music.model import (
+    AgentClaim,
     AppliedPosition,
     Lease,
     LogRecord,
@@ -22,6 +23,7 @@ from mdbc_py.music.model import (
 from mdbc_py.music.store import MusicStore
 
 __all__ = [
+    "AgentClaim",
     "AppliedPosition",
     "GroupCommitter",
     "Lease",

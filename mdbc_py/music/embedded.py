@@ -31,6 +31,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 
@@ -45,6 +46,7 @@ from mdbc_py.errors import (
 from mdbc_py.log.chunks import check_size
 from mdbc_py.music import embedded_schema
 from mdbc_py.music.model import (
+    AgentClaim,
     AppliedPosition,
     Lease,
     LogRecord,
@@ -59,7 +61,9 @@ from mdbc_py.music.store import (
     MusicStore,
     append_refused,
     owner_change_refused,
+    owner_of_epoch,
     valid_range_name,
+    with_facts,
 )
 
 __all__ = ["EmbeddedStore"]
@@ -303,7 +307,14 @@ class EmbeddedStore(MusicStore):
         with self._transaction(f"appending to range {range_name!r}", write=True) as conn:
             info = self._fetch_range(conn, range_name)
             if epoch != info.epoch or not info.state.accepts_appends:
-                raise append_refused(range_name, epoch, info.epoch, info.owner, info.state)
+                raise append_refused(
+                    range_name,
+                    epoch,
+                    info.epoch,
+                    info.owner,
+                    info.state,
+                    self._epoch_owner(conn, info, epoch),
+                )
             now = time.time()
             first = info.tail + 1
             rows: list[tuple[str, int, int, str, bytes, float]] = [
@@ -315,6 +326,16 @@ class EmbeddedStore(MusicStore):
                 "UPDATE ranges SET tail = ? WHERE name = ?", (info.tail + len(rows), range_name)
             )
         return [first + i for i in range(len(rows))]
+
+    @staticmethod
+    def _epoch_owner(conn: sqlite3.Connection, info: RangeInfo, epoch: int) -> str | None:
+        """Who owned ``epoch`` of the range, from its history (for a refusal's message)."""
+        rows = conn.execute(
+            f"SELECT {_HISTORY_COLUMNS} FROM history WHERE range_name = ? "
+            "AND (to_epoch = ? OR from_epoch = ?) ORDER BY id DESC",
+            (info.name, epoch, epoch),
+        ).fetchall()
+        return owner_of_epoch([OwnerChange(*row) for row in rows], epoch, info.owner, info.epoch)
 
     def read(self, range_name: str, from_seq: int, limit: int = DEFAULT_PAGE) -> list[LogRecord]:
         """Up to ``limit`` entries from ``from_seq`` on, in order; ``TrimmedError`` if trimmed.
@@ -421,10 +442,18 @@ class EmbeddedStore(MusicStore):
         with self._transaction(f"setting the state of range {range_name!r}", write=True) as conn:
             info = self._fetch_range(conn, range_name)
             if info.epoch != epoch:
-                raise FencedError(
-                    f"setting range {range_name!r} {new_state} refused: epoch {epoch} is not "
-                    f"current, the current epoch is {info.epoch} (owner {info.owner!r}, "
-                    f"{info.state}); read the range again and decide anew"
+                raise with_facts(
+                    FencedError(
+                        f"setting range {range_name!r} {new_state} refused: epoch {epoch} is "
+                        f"not current, the current epoch is {info.epoch} (owner "
+                        f"{info.owner!r}, {info.state}); read the range again and decide anew"
+                    ),
+                    range_name=range_name,
+                    epoch=epoch,
+                    epoch_owner=self._epoch_owner(conn, info, epoch),
+                    current_epoch=info.epoch,
+                    owner=info.owner,
+                    state=info.state.value,
                 )
             conn.execute(
                 "UPDATE ranges SET state = ? WHERE name = ?", (new_state.value, range_name)
@@ -486,16 +515,18 @@ class EmbeddedStore(MusicStore):
                 (name, now, now, text or "{}", text),
             )
 
-    def heartbeat(self, name: str) -> None:
-        """Record that ``name`` is alive now; an unknown site is registered on the way."""
+    def heartbeat(self, name: str, info: dict[str, str] | None = None) -> None:
+        """Record that ``name`` is alive now, with its ``info`` if given (unknown: registered)."""
         name = self._site_name(name)
+        text = None if info is None else _info_json(info)
         now = time.time()
         with self._transaction(f"heartbeat of site {name!r}", write=True) as conn:
             conn.execute(
                 "INSERT INTO sites (name, registered_at, heartbeat_at, info) "
-                "VALUES (?, ?, ?, '{}') "
-                "ON CONFLICT (name) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-                (name, now, now),
+                "VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, "
+                "info = coalesce(?, sites.info)",
+                (name, now, now, text or "{}", text),
             )
 
     def list_sites(self) -> list[SiteInfo]:
@@ -506,26 +537,36 @@ class EmbeddedStore(MusicStore):
             ).fetchall()
         return [SiteInfo(name, reg, beat, json.loads(info)) for name, reg, beat, info in rows]
 
-    def acquire_lease(self, range_name: str, site: str, ttl: float) -> Lease | None:
-        """Take the lease if free or expired, renew it if ``site`` holds it, else None."""
+    def acquire_lease(
+        self, range_name: str, site: str, ttl: float, epoch: int | None = None
+    ) -> Lease | None:
+        """Take the lease if free, expired or of an older epoch, renew it if ``site`` holds it."""
         range_name = self._range_name(range_name)
         site = self._site_name(site)
         if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
             raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
+        if epoch is not None:
+            _check_int("epoch", epoch, minimum=0)
         with self._transaction(f"taking the lease of range {range_name!r}", write=True) as conn:
             self._fetch_range(conn, range_name)
             now = time.time()
             row = conn.execute(
-                "SELECT holder, expires_at FROM leases WHERE range_name = ?", (range_name,)
+                "SELECT holder, expires_at, epoch FROM leases WHERE range_name = ?", (range_name,)
             ).fetchone()
-            if row is not None and row[0] != site and row[1] > now:
-                return None
-            lease = Lease(range_name, site, now + ttl)
+            live = row is not None and row[1] > now
+            if live and row[0] != site and (epoch is None or row[2] >= epoch):
+                return None  # another site's live lease, of an epoch not older than ours
+            if live and row[0] == site and epoch is not None and epoch < row[2]:
+                return None  # a stale view of this very site must not move the epoch back
+            held_epoch = epoch if epoch is not None else (row[2] if row and row[0] == site else 0)
+            lease = Lease(range_name, site, now + ttl, held_epoch, uuid.uuid4().hex, float(ttl))
             conn.execute(
-                "INSERT INTO leases (range_name, holder, expires_at) VALUES (?, ?, ?) "
+                "INSERT INTO leases (range_name, holder, expires_at, epoch, version, ttl) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (range_name) DO UPDATE SET holder = excluded.holder, "
-                "expires_at = excluded.expires_at",
-                (range_name, site, lease.expires_at),
+                "expires_at = excluded.expires_at, epoch = excluded.epoch, "
+                "version = excluded.version, ttl = excluded.ttl",
+                (range_name, site, lease.expires_at, lease.epoch, lease.version, lease.ttl),
             )
         return lease
 
@@ -535,11 +576,12 @@ class EmbeddedStore(MusicStore):
         with self._transaction(f"reading the lease of range {range_name!r}", write=False) as conn:
             self._fetch_range(conn, range_name)
             row = conn.execute(
-                "SELECT holder, expires_at FROM leases WHERE range_name = ?", (range_name,)
+                "SELECT holder, expires_at, epoch, version, ttl FROM leases WHERE range_name = ?",
+                (range_name,),
             ).fetchone()
         if row is None or row[1] <= time.time():
             return None
-        return Lease(range_name, row[0], row[1])
+        return Lease(range_name, row[0], row[1], row[2], row[3], row[4])
 
     def release_lease(self, range_name: str, site: str) -> None:
         """Give the lease up if ``site`` holds it; a lease held by another site is left alone."""
@@ -550,6 +592,47 @@ class EmbeddedStore(MusicStore):
             conn.execute(
                 "DELETE FROM leases WHERE range_name = ? AND holder = ?", (range_name, site)
             )
+
+    # -- one agent per site ------------------------------------------------
+
+    def claim_agent(self, site: str, instance: str, ttl: float) -> AgentClaim:
+        """Claim ``site`` for agent ``instance`` unless another live instance holds it."""
+        site = self._site_name(site)
+        if not isinstance(instance, str) or not instance:
+            raise TypeError(f"instance must be a non-empty str, not {instance!r}")
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
+            raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
+        with self._transaction(f"claiming site {site!r} for an agent", write=True) as conn:
+            now = time.time()
+            row = conn.execute(
+                "SELECT instance, expires_at FROM agents WHERE site = ?", (site,)
+            ).fetchone()
+            if row is not None and row[0] != instance and row[1] > now:
+                return AgentClaim(site, row[0], row[1])
+            conn.execute(
+                "INSERT INTO agents (site, instance, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (site) DO UPDATE SET instance = excluded.instance, "
+                "expires_at = excluded.expires_at",
+                (site, instance, now + ttl),
+            )
+        return AgentClaim(site, instance, now + ttl)
+
+    def agent_claim(self, site: str) -> AgentClaim | None:
+        """The live claim on ``site``, if any."""
+        site = self._site_name(site)
+        with self._transaction(f"reading the agent claim of site {site!r}", write=False) as conn:
+            row = conn.execute(
+                "SELECT instance, expires_at FROM agents WHERE site = ?", (site,)
+            ).fetchone()
+        if row is None or row[1] <= time.time():
+            return None
+        return AgentClaim(site, row[0], row[1])
+
+    def release_agent(self, site: str, instance: str) -> None:
+        """Drop the claim on ``site`` if ``instance`` holds it."""
+        site = self._site_name(site)
+        with self._transaction(f"releasing the agent claim of site {site!r}", write=True) as conn:
+            conn.execute("DELETE FROM agents WHERE site = ? AND instance = ?", (site, instance))
 
     def set_applied(self, site: str, range_name: str, seq: int) -> None:
         """Report ``site``'s applied position; a lower ``seq`` than the stored one is ignored.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
-"""Stored in ``PRAGMA user_version``; a file with another version is refused."""
+SCHEMA_VERSION = 2
+"""Stored in ``PRAGMA user_version``; a file of version 1 is upgraded, any other refused."""
 
 TABLES: tuple[str, ...] = (
     # One row per range: the fencing token (epoch), owner, state and the
@@ -69,6 +69,17 @@ TABLES: tuple[str, ...] = (
     CREATE TABLE IF NOT EXISTS leases (
         range_name  TEXT PRIMARY KEY,
         holder      TEXT NOT NULL,
+        expires_at  REAL NOT NULL,
+        epoch       INTEGER NOT NULL DEFAULT 0,
+        version     TEXT NOT NULL DEFAULT '',
+        ttl         REAL NOT NULL DEFAULT 0
+    )
+    """,
+    # One agent process per site: the instance that may act for it.
+    """
+    CREATE TABLE IF NOT EXISTS agents (
+        site        TEXT PRIMARY KEY,
+        instance    TEXT NOT NULL,
         expires_at  REAL NOT NULL
     )
     """,
@@ -107,6 +118,21 @@ def configure(conn: sqlite3.Connection, busy_timeout: float) -> None:
     conn.execute("PRAGMA synchronous = FULL")
 
 
+UPGRADE_FROM_1: tuple[str, ...] = (
+    "ALTER TABLE leases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE leases ADD COLUMN version TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE leases ADD COLUMN ttl REAL NOT NULL DEFAULT 0",
+)
+
+
+def _upgrade_from_1(conn: sqlite3.Connection) -> None:
+    """Version 2 gave leases an epoch, a version and a ttl (the agents table is new)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(leases)")}
+    for statement in UPGRADE_FROM_1:
+        if statement.split()[5] not in columns:
+            conn.execute(statement)
+
+
 def create(conn: sqlite3.Connection) -> None:
     """Create every table and index if missing, in one write transaction.
 
@@ -116,13 +142,15 @@ def create(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
+        if version not in (0, 1, SCHEMA_VERSION):
             raise sqlite3.DatabaseError(
                 f"the store file has schema version {version}, this mdbc_py knows "
                 f"version {SCHEMA_VERSION}; use a matching mdbc_py or a new file"
             )
         for statement in TABLES:
             conn.execute(statement)
+        if version == 1:
+            _upgrade_from_1(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

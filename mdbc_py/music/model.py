@@ -92,10 +92,36 @@ class SiteInfo:
 
 @dataclass(frozen=True)
 class Lease:
-    """Who holds a range's lease and until when (store clock)."""
+    """Who holds a range's lease, for which epoch, and until when (store clock).
+
+    ``version`` changes at every renewal and ``ttl`` is the lifetime the
+    holder promised: a reader judges liveness by how long ago (by its own
+    monotonic clock) it last saw ``version`` change, so no reader trusts
+    another host's wall clock (``mdbc_py.music.lease_watch``). ``expires_at``
+    is the store's own estimate, for display. ``epoch`` is the epoch the
+    holder owns the range at (0: written without one); an owner of a newer
+    epoch takes the lease over at once.
+    """
 
     range_name: str
     holder: str
+    expires_at: float
+    epoch: int = 0
+    version: str = ""
+    ttl: float = 0.0
+
+
+@dataclass(frozen=True)
+class AgentClaim:
+    """The one agent process allowed to act for a site (``MusicStore.claim_agent``).
+
+    ``instance`` identifies the process (host, pid and a random part);
+    ``expires_at`` is the store's estimate of when the claim lapses unless
+    renewed.
+    """
+
+    site: str
+    instance: str
     expires_at: float
 
 

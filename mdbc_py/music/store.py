@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from mdbc_py.config import check_name
 from mdbc_py.errors import ConfigError, FencedError, UnknownRangeError
 from mdbc_py.music.model import (
+    AgentClaim,
     AppliedPosition,
     Lease,
     LogRecord,
@@ -38,6 +40,8 @@ from mdbc_py.music.model import (
 )
 
 DEFAULT_PAGE = 500
+
+E = TypeVar("E", bound=BaseException)
 
 
 def valid_range_name(name: object) -> str:
@@ -52,33 +56,93 @@ def valid_range_name(name: object) -> str:
         raise UnknownRangeError(f"{exc}; no range of that name can exist") from None
 
 
+def with_facts(exc: E, **facts: object) -> E:
+    """Attach the facts of an error as attributes (``exc.range_name``, ``exc.epoch``, ...).
+
+    Callers (the driver, the agent, tests) then branch on values, never on
+    the wording of the message.
+    """
+    for key, value in facts.items():
+        setattr(exc, key, value)
+    return exc
+
+
 def append_refused(
-    range_name: str, epoch: int, current: int, owner: str | None, state: RangeState
+    range_name: str,
+    epoch: int,
+    current: int,
+    owner: str | None,
+    state: RangeState,
+    epoch_owner: str | None = None,
 ) -> FencedError:
-    """The error of an append refused at epoch ``current`` in ``state`` (same in every backend)."""
+    """The error of an append refused at epoch ``current`` in ``state`` (same in every backend).
+
+    ``owner`` is the owner of the *current* epoch, ``epoch_owner`` the owner
+    of the refused ``epoch`` (None when unknown): the message names each
+    beside its own epoch, and the error carries them as attributes
+    ``range_name``, ``epoch``, ``epoch_owner``, ``current_epoch``, ``owner``
+    and ``state``.
+    """
+    facts = {
+        "range_name": range_name,
+        "epoch": epoch,
+        "epoch_owner": epoch_owner,
+        "current_epoch": current,
+        "owner": owner,
+        "state": state.value,
+    }
     if epoch != current:
-        return FencedError(
-            f"append to range {range_name!r} refused: epoch {epoch} is not current, the "
-            f"current epoch is {current} (owner {owner!r}, {state.value}); nothing was "
-            "appended. This writer no longer owns the range: roll back and retry, which "
-            "reaches the current owner"
+        held = f" (it was owned by {epoch_owner!r})" if epoch_owner else ""
+        return with_facts(
+            FencedError(
+                f"append to range {range_name!r} refused: epoch {epoch} is not current{held}, "
+                f"the current epoch is {current} (owner {owner!r}, {state.value}); nothing was "
+                "appended. This writer no longer owns the range: roll back and retry, which "
+                "reaches the current owner"
+            ),
+            **facts,
         )
-    return FencedError(
-        f"append to range {range_name!r} refused: the range is {state.value} at epoch "
-        f"{current} (owner {owner!r}): a change of owner is in progress; nothing was "
-        "appended, roll back and retry once it is open"
+    return with_facts(
+        FencedError(
+            f"append to range {range_name!r} refused: the range is {state.value} at epoch "
+            f"{current} (owner {owner!r}): a change of owner is in progress; nothing was "
+            "appended, roll back and retry once it is open"
+        ),
+        **facts,
     )
 
 
 def owner_change_refused(
     range_name: str, from_epoch: int, current: int, owner: str | None, state: RangeState
 ) -> FencedError:
-    """The error of a change of owner that lost to another one."""
-    return FencedError(
-        f"change of owner of range {range_name!r} refused: cannot move from epoch "
-        f"{from_epoch}, the epoch is already {current} (owner {owner!r}, {state.value}); "
-        "someone changed it first: read the range again and decide anew"
+    """The error of a change of owner that lost to another one (facts as in ``append_refused``)."""
+    return with_facts(
+        FencedError(
+            f"change of owner of range {range_name!r} refused: cannot move from epoch "
+            f"{from_epoch}, the epoch is already {current} (owner {owner!r}, {state.value}); "
+            "someone changed it first: read the range again and decide anew"
+        ),
+        range_name=range_name,
+        epoch=from_epoch,
+        epoch_owner=None,
+        current_epoch=current,
+        owner=owner,
+        state=state.value,
     )
+
+
+def owner_of_epoch(
+    changes: Sequence[OwnerChange], epoch: int, current_owner: str | None, current_epoch: int
+) -> str | None:
+    """Who owned ``epoch``, from the owner history (newest first); None if it does not say."""
+    if epoch == current_epoch:
+        return current_owner
+    for change in changes:
+        if change.to_epoch == epoch:
+            return change.to_site
+        if change.from_epoch == epoch:
+            return change.from_site
+    return None
 
 
 class MusicStore(abc.ABC):
@@ -175,18 +239,29 @@ class MusicStore(abc.ABC):
         """Add (or refresh) a site in the registry."""
 
     @abc.abstractmethod
-    def heartbeat(self, name: str) -> None:
-        """Record that ``name`` is alive now."""
+    def heartbeat(self, name: str, info: dict[str, str] | None = None) -> None:
+        """Record that ``name`` is alive now; ``info`` (if given) replaces its info.
+
+        Agents pass their whole current state with every heartbeat, so a
+        state such as ``db=down`` cannot outlive the condition it reports.
+        """
 
     @abc.abstractmethod
     def list_sites(self) -> list[SiteInfo]:
         """Registered sites with their last heartbeat."""
 
     @abc.abstractmethod
-    def acquire_lease(self, range_name: str, site: str, ttl: float) -> Lease | None:
+    def acquire_lease(
+        self, range_name: str, site: str, ttl: float, epoch: int | None = None
+    ) -> Lease | None:
         """Take the lease if free or expired, or renew it if ``site`` holds it.
 
-        Returns the lease held, or None when another site holds a live one.
+        Every call writes a new ``version``. With ``epoch`` (the epoch at
+        which ``site`` owns the range) the lease is also taken over from a
+        holder of an older epoch, live or not: the winner of an epoch holds
+        the lease from that moment, and a renewal by the fenced owner (its
+        older epoch) fails. Returns the lease held, or None when another
+        site holds a live one of an epoch not older than ``epoch``.
         """
 
     @abc.abstractmethod
@@ -196,6 +271,26 @@ class MusicStore(abc.ABC):
     @abc.abstractmethod
     def release_lease(self, range_name: str, site: str) -> None:
         """Give the lease up early (clean shutdown), if ``site`` holds it."""
+
+    # -- one agent per site ---------------------------------------------------
+
+    @abc.abstractmethod
+    def claim_agent(self, site: str, instance: str, ttl: float) -> AgentClaim:
+        """Claim (or renew the claim) that agent ``instance`` acts for ``site``.
+
+        One conditional write: the claim is granted when nobody holds it, it
+        lapsed (``ttl`` seconds without renewal), or ``instance`` holds it.
+        Returns the claim now in force; it is ours iff its ``instance`` is
+        ``instance``.
+        """
+
+    @abc.abstractmethod
+    def agent_claim(self, site: str) -> AgentClaim | None:
+        """The claim in force for ``site``, if any."""
+
+    @abc.abstractmethod
+    def release_agent(self, site: str, instance: str) -> None:
+        """Give the claim up (clean shutdown), if ``instance`` holds it."""
 
     @abc.abstractmethod
     def set_applied(self, site: str, range_name: str, seq: int) -> None:

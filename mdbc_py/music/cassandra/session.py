@@ -40,6 +40,7 @@ from cassandra.policies import (
 from mdbc_py.config import StoreConfig
 from mdbc_py.errors import StoreUnavailableError
 from mdbc_py.music.cassandra.rows import row_factory
+from mdbc_py.music.store import with_facts
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,17 @@ def _brief(exc: BaseException) -> str:
     return text if len(text) < 300 else text[:300] + "..."
 
 
+def cause_of(exc: BaseException) -> str:
+    """What went wrong, without the verdict of the message that carried it.
+
+    A ``StoreUnavailableError`` from ``run`` says "nothing was written",
+    true of the call that failed; quoting it whole inside another error
+    (e.g. an append whose outcome is unknown) would contradict that error.
+    """
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, str) else _brief(exc)
+
+
 def run(what: str, call: Callable[[], T], uncertain_ok: bool = False) -> T:
     """Run one store call, mapping unavailability to ``StoreUnavailableError``.
 
@@ -111,7 +123,17 @@ def run(what: str, call: Callable[[], T], uncertain_ok: bool = False) -> T:
     except UNAVAILABLE_ERRORS + UNCERTAIN_ERRORS as exc:
         if uncertain_ok and isinstance(exc, UNCERTAIN_ERRORS):
             raise
-        raise StoreUnavailableError(
-            f"MUSIC store unavailable during {what}: {_brief(exc)}; nothing was written, "
-            "retry once enough Cassandra replicas are up"
+        cause = _brief(exc)
+        verdict = (
+            "a write may or may not have been applied"
+            if isinstance(exc, UNCERTAIN_ERRORS)
+            else "nothing was written"
+        )
+        raise with_facts(
+            StoreUnavailableError(
+                f"MUSIC store unavailable during {what}: {cause}; {verdict}, "
+                "retry once enough Cassandra replicas are up"
+            ),
+            operation=what,
+            cause=cause,
         ) from None

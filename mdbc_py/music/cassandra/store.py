@@ -37,7 +37,13 @@ from typing import Any
 
 from cassandra import ConsistencyLevel
 from cassandra.concurrent import execute_concurrent_with_args
-from cassandra.query import BatchStatement, BatchType, PreparedStatement, SimpleStatement
+from cassandra.query import (
+    UNSET_VALUE,
+    BatchStatement,
+    BatchType,
+    PreparedStatement,
+    SimpleStatement,
+)
 from cassandra.util import uuid_from_time
 
 from mdbc_py.config import StoreConfig, check_name
@@ -50,8 +56,9 @@ from mdbc_py.errors import (
 )
 from mdbc_py.log.chunks import check_size, join, split
 from mdbc_py.music.cassandra.rows import was_applied
-from mdbc_py.music.cassandra.session import UNCERTAIN_ERRORS, connect, run
+from mdbc_py.music.cassandra.session import UNCERTAIN_ERRORS, cause_of, connect, run
 from mdbc_py.music.model import (
+    AgentClaim,
     AppliedPosition,
     Lease,
     LogRecord,
@@ -66,7 +73,9 @@ from mdbc_py.music.store import (
     MusicStore,
     append_refused,
     owner_change_refused,
+    owner_of_epoch,
     valid_range_name,
+    with_facts,
 )
 
 log = logging.getLogger(__name__)
@@ -225,6 +234,11 @@ class CassandraStore(MusicStore):
         while True:
             head = self._read_head(range_name, segment)
             if head is None:
+                # a sealed segment trimmed whole: start again from the active one
+                hint = self._range_row(range_name).segment
+                if hint > segment:
+                    segment = hint
+                    continue
                 raise UnknownRangeError(f"range {range_name!r} has no log segment {segment}")
             if not head.sealed:
                 self._heads[range_name] = head
@@ -428,8 +442,11 @@ class CassandraStore(MusicStore):
             row = result.one()
             if was_applied(result):
                 return self._applied(range_name, head, n, size)
-            head = self._head_from_cas(head, row)
-            self._heads[range_name] = head
+            if getattr(row, "epoch", None) is None:  # the segment was trimmed whole
+                head = self._head(range_name, fresh=True)
+            else:
+                head = self._head_from_cas(head, row)
+                self._heads[range_name] = head
             confirmed = True
         raise StoreUnavailableError(
             f"append to range {range_name!r} lost {CAS_ATTEMPTS} conditional-write races in a "
@@ -454,27 +471,32 @@ class CassandraStore(MusicStore):
             consistency_level=ConsistencyLevel.QUORUM,
             serial_consistency_level=ConsistencyLevel.SERIAL,
         )
+        chunk_map = {head.tail + 1 + i: chunk_id for i, chunk_id in chunk_ids.items()}
         batch.add(
             self._q(
-                "UPDATE {ks}.log SET tail = ?, seg_bytes = ? WHERE range = ? AND segment = ? "
+                "UPDATE {ks}.log SET tail = ?, seg_bytes = ?, chunk_map = chunk_map + ? "
+                "WHERE range = ? AND segment = ? "
                 "IF epoch = ? AND tail = ? AND sealed = false AND state IN ('open', 'draining')"
             ),
             (
                 head.tail + len(entries),
                 head.seg_bytes + size,
+                chunk_map if chunk_map else UNSET_VALUE,
                 range_name,
                 head.segment,
                 epoch,
                 head.tail,
             ),
         )
+        # Absent values are UNSET, not NULL: a NULL is a tombstone cell, and
+        # every trimmed or read range of the log would wade through them.
         insert = self._q(
             "INSERT INTO {ks}.log (range, segment, seq, entry_epoch, txid, payload, chunk_id, "
             "chunks, size, appended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, toTimestamp(now()))"
         )
         for i, entry in enumerate(entries):
             chunk_id = chunk_ids.get(i)
-            payload = None if chunk_id else entry.payload
+            payload = UNSET_VALUE if chunk_id else entry.payload
             count = max(1, math.ceil(len(entry.payload) / CHUNK_BYTES)) if chunk_id else 0
             batch.add(
                 insert,
@@ -485,7 +507,7 @@ class CassandraStore(MusicStore):
                     epoch,
                     entry.txid,
                     payload,
-                    chunk_id,
+                    chunk_id or UNSET_VALUE,
                     count,
                     len(entry.payload),
                 ),
@@ -507,15 +529,35 @@ class CassandraStore(MusicStore):
                 return found == [e.txid for e in entries]
             except (StoreUnavailableError, *UNCERTAIN_ERRORS) as exc:
                 if time.monotonic() > deadline:
-                    raise CommitOutcomeUnknownError(
-                        f"append to range {range_name!r} timed out and the store could not be "
-                        f"asked whether it happened ({exc}); look up transaction "
-                        f"{entries[0].txid!r} in the log before retrying"
+                    raise with_facts(
+                        CommitOutcomeUnknownError(
+                            f"append to range {range_name!r} timed out after it was sent, so it "
+                            "may or may not be in the log, and for "
+                            f"{RESOLVE_SECONDS:g} s the store could not be asked which "
+                            f"({cause_of(exc)}); look transaction {entries[0].txid!r} up in the "
+                            "log before retrying"
+                        ),
+                        range_name=range_name,
+                        txid=entries[0].txid,
+                        txids=[e.txid for e in entries],
                     ) from None
                 time.sleep(0.5)
 
     def _fenced(self, range_name: str, epoch: int, head: Head) -> FencedError:
-        return append_refused(range_name, epoch, head.epoch, head.owner, head.state)
+        """The refusal of an append at ``epoch``, naming each epoch's real owner.
+
+        The head at hand may come from a failed conditional write, which
+        reports the epoch but not the owner: read it fresh (and the owner of
+        the refused epoch from the history) so that the message never pairs
+        an epoch with another epoch's owner.
+        """
+        try:
+            head = self._head(range_name, fresh=True)
+            changes = self.history(range_name, limit=20)
+        except StoreUnavailableError:
+            changes = []
+        epoch_owner = owner_of_epoch(changes, epoch, head.owner, head.epoch)
+        return append_refused(range_name, epoch, head.epoch, head.owner, head.state, epoch_owner)
 
     # -- reading ----------------------------------------------------------------
 
@@ -767,12 +809,19 @@ class CassandraStore(MusicStore):
             (info or {}, name),
         )
 
-    def heartbeat(self, name: str) -> None:
+    def heartbeat(self, name: str, info: dict[str, str] | None = None) -> None:
         name = _site_name(name)
+        if info is None:
+            self._exec(
+                "heartbeat",
+                "UPDATE {ks}.sites SET heartbeat_at = toTimestamp(now()) WHERE site = ?",
+                (name,),
+            )
+            return
         self._exec(
             "heartbeat",
-            "UPDATE {ks}.sites SET heartbeat_at = toTimestamp(now()) WHERE site = ?",
-            (name,),
+            "UPDATE {ks}.sites SET heartbeat_at = toTimestamp(now()), info = ? WHERE site = ?",
+            (info, name),
         )
 
     def list_sites(self) -> list[SiteInfo]:
@@ -792,40 +841,77 @@ class CassandraStore(MusicStore):
             key=lambda s: s.name,
         )
 
-    def acquire_lease(self, range_name: str, site: str, ttl: float) -> Lease | None:
+    def acquire_lease(
+        self, range_name: str, site: str, ttl: float, epoch: int | None = None
+    ) -> Lease | None:
         range_name, site = self._range(range_name), _site_name(site)
         # Cassandra expires cells on whole seconds of its clock, so a TTL of n
         # lasts between n-1 and n seconds: one more second guarantees >= ttl.
+        # That TTL only removes leases nobody renews; readers judge a lease
+        # by watching its version change (``lease_watch``), to the ms.
         seconds = math.ceil(ttl) + 1
+        version = uuid.uuid4().hex
+        ttl_ms = max(1, round(ttl * 1000))
         result = self._exec(
             "acquiring a lease",
-            "INSERT INTO {ks}.leases (range, holder, renewed_at) VALUES (?, ?, "
-            "toTimestamp(now())) IF NOT EXISTS USING TTL ?",
-            (range_name, site, seconds),
+            "INSERT INTO {ks}.leases (range, holder, renewed_at, epoch, version, ttl_ms) "
+            "VALUES (?, ?, toTimestamp(now()), ?, ?, ?) IF NOT EXISTS USING TTL ?",
+            (range_name, site, epoch or 0, version, ttl_ms, seconds),
         )
+        held_epoch = epoch or 0
         if not was_applied(result):
-            if result.one().holder != site:
-                return None
+            row = result.one()
+            current = row.epoch or 0
+            if row.holder == site:
+                if epoch is not None and epoch < current:
+                    return None  # a stale view of this very site must not move the epoch back
+                held_epoch = current if epoch is None else epoch
+            elif epoch is None or current >= epoch:
+                return None  # another site's live lease, of an epoch not older than ours
             result = self._exec(
                 "renewing a lease",
-                "UPDATE {ks}.leases USING TTL ? SET holder = ?, renewed_at = toTimestamp(now()) "
-                "WHERE range = ? IF holder = ?",
-                (seconds, site, range_name, site),
+                "UPDATE {ks}.leases USING TTL ? SET holder = ?, renewed_at = toTimestamp(now()), "
+                "epoch = ?, version = ?, ttl_ms = ? WHERE range = ? IF holder = ? AND epoch = ?",
+                (
+                    seconds,
+                    site,
+                    held_epoch,
+                    version,
+                    ttl_ms,
+                    range_name,
+                    row.holder,
+                    row.epoch,
+                ),
             )
             if not was_applied(result):
                 return None
-        return Lease(range_name=range_name, holder=site, expires_at=time.time() + seconds)
+        return Lease(
+            range_name=range_name,
+            holder=site,
+            expires_at=time.time() + seconds,
+            epoch=held_epoch,
+            version=version,
+            ttl=ttl_ms / 1000,
+        )
 
     def get_lease(self, range_name: str) -> Lease | None:
         range_name = self._range(range_name)
         row = self._serial(
             "reading a lease",
-            "SELECT holder, TTL(holder) AS remaining FROM {ks}.leases WHERE range = ?",
+            "SELECT holder, TTL(holder) AS remaining, epoch, version, ttl_ms "
+            "FROM {ks}.leases WHERE range = ?",
             (range_name,),
         ).one()
         if row is None or row.holder is None:
             return None
-        return Lease(range_name, row.holder, time.time() + (row.remaining or 0))
+        return Lease(
+            range_name,
+            row.holder,
+            time.time() + (row.remaining or 0),
+            row.epoch or 0,
+            row.version or "",
+            (row.ttl_ms or 0) / 1000,
+        )
 
     def release_lease(self, range_name: str, site: str) -> None:
         range_name, site = self._range(range_name), _site_name(site)
@@ -833,6 +919,49 @@ class CassandraStore(MusicStore):
             "releasing a lease",
             "DELETE FROM {ks}.leases WHERE range = ? IF holder = ?",
             (range_name, site),
+        )
+
+    # -- one agent per site ------------------------------------------------------
+
+    def claim_agent(self, site: str, instance: str, ttl: float) -> AgentClaim:
+        site = _site_name(site)
+        seconds = max(1, math.ceil(ttl))
+        result = self._exec(
+            "claiming a site for an agent",
+            "INSERT INTO {ks}.agents (site, instance, claimed_at) "
+            "VALUES (?, ?, toTimestamp(now())) IF NOT EXISTS USING TTL ?",
+            (site, instance, seconds),
+        )
+        if not was_applied(result):
+            holder = result.one().instance
+            if holder != instance:
+                return self.agent_claim(site) or AgentClaim(site, holder, time.time())
+            result = self._exec(
+                "renewing an agent's claim",
+                "UPDATE {ks}.agents USING TTL ? SET instance = ? WHERE site = ? IF instance = ?",
+                (seconds, instance, site, instance),
+            )
+            if not was_applied(result):
+                return self.agent_claim(site) or AgentClaim(site, "?", time.time())
+        return AgentClaim(site, instance, time.time() + seconds)
+
+    def agent_claim(self, site: str) -> AgentClaim | None:
+        site = _site_name(site)
+        row = self._serial(
+            "reading an agent's claim",
+            "SELECT instance, TTL(instance) AS remaining FROM {ks}.agents WHERE site = ?",
+            (site,),
+        ).one()
+        if row is None or row.instance is None:
+            return None
+        return AgentClaim(site, row.instance, time.time() + (row.remaining or 0))
+
+    def release_agent(self, site: str, instance: str) -> None:
+        site = _site_name(site)
+        self._exec(
+            "releasing an agent's claim",
+            "DELETE FROM {ks}.agents WHERE site = ? IF instance = ?",
+            (site, instance),
         )
 
     def set_applied(self, site: str, range_name: str, seq: int) -> None:
@@ -879,6 +1008,14 @@ class CassandraStore(MusicStore):
     # -- trimming -------------------------------------------------------------------
 
     def trim(self, range_name: str, margin: int = 0, stale_after: float | None = None) -> int:
+        """Remove the entries every counted site has applied, without reading them.
+
+        A sealed segment wholly at or below the new trim point goes with one
+        partition delete; the segment the trim point falls in gets one range
+        delete on its clustering key (``seq <= target``). Large entries'
+        chunks are found in the segment's static ``chunk_map``, so no log
+        row is read: no scan, no wading through tombstones.
+        """
         range_name = self._range(range_name)
         current = self._range_row(range_name).trim_point or 0
         head = self._head(range_name, fresh=True)
@@ -895,10 +1032,31 @@ class CassandraStore(MusicStore):
         target = min(low - margin, head.tail)
         if target <= current:
             return current
-        for segment, base in self._segments(range_name):
+        segments = self._segments(range_name)
+        for i, (segment, base) in enumerate(segments):
             if base >= target:
                 break
-            self._delete_entries(range_name, segment, target)
+            if base + 1 <= current and i + 1 < len(segments) and segments[i + 1][1] <= current:
+                continue  # trimmed before, whole
+            last = segments[i + 1][1] if i + 1 < len(segments) else None
+            self._delete_chunks_of(range_name, segment, current, target)
+            if last is not None and last <= target and segment < head.segment:
+                self._exec(
+                    "recording the active segment",
+                    "UPDATE {ks}.ranges SET segment = ? WHERE range = ? IF segment < ?",
+                    (head.segment, range_name, head.segment),
+                )
+                self._exec(
+                    "trimming a whole segment",
+                    "DELETE FROM {ks}.log WHERE range = ? AND segment = ?",
+                    (range_name, segment),
+                )
+            else:
+                self._exec(
+                    "trimming",
+                    "DELETE FROM {ks}.log WHERE range = ? AND segment = ? AND seq <= ?",
+                    (range_name, segment, target),
+                )
         self._exec(
             "recording the trim point",
             "UPDATE {ks}.ranges SET trim_point = ? WHERE range = ? IF trim_point < ?",
@@ -906,16 +1064,14 @@ class CassandraStore(MusicStore):
         )
         return max(target, self._range_row(range_name).trim_point or 0)
 
-    def _delete_entries(self, range_name: str, segment: int, upto: int) -> None:
-        rows = self._exec(
+    def _delete_chunks_of(self, range_name: str, segment: int, after: int, upto: int) -> None:
+        """Delete the chunks of the segment's entries ``after < seq <= upto``."""
+        row = self._exec(
             "trimming",
-            "SELECT chunk_id FROM {ks}.log WHERE range = ? AND segment = ? AND seq <= ?",
-            (range_name, segment, upto),
-        )
-        for chunk_id in {r.chunk_id for r in rows if r.chunk_id is not None}:
-            self._exec("trimming", "DELETE FROM {ks}.chunks WHERE chunk_id = ?", (chunk_id,))
-        self._exec(
-            "trimming",
-            "DELETE FROM {ks}.log WHERE range = ? AND segment = ? AND seq <= ?",
-            (range_name, segment, upto),
-        )
+            "SELECT chunk_map FROM {ks}.log WHERE range = ? AND segment = ? LIMIT 1",
+            (range_name, segment),
+        ).one()
+        chunk_map = (row.chunk_map if row is not None else None) or {}
+        for seq, chunk_id in sorted(chunk_map.items()):
+            if after < seq <= upto:
+                self._exec("trimming", "DELETE FROM {ks}.chunks WHERE chunk_id = ?", (chunk_id,))
