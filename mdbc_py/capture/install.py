@@ -41,6 +41,7 @@ from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
 from mdbc_py.capture import sqlgen
+from mdbc_py.capture.app_triggers import guard_triggers
 from mdbc_py.capture.errors import StagedRowsError, UnsupportedTableError
 from mdbc_py.capture.inventory import (
     Inventory,
@@ -189,6 +190,12 @@ def _trigger_current(state: Inventory, p: sqlgen.CapturePlan, name: str) -> bool
     )
 
 
+def _create_trigger_sql(state: Inventory, p: sqlgen.CapturePlan, name: str) -> str:
+    """The capture trigger ``name``, placed before the application's own of its event."""
+    first = state.first_app_after.get((p.table.name, p.triggers[name].name))
+    return sqlgen.create_trigger_sql(p, name, precedes=first)
+
+
 def _install(cur: Cursor, state: Inventory, p: sqlgen.CapturePlan) -> None:
     """Bring the capture of one table up to date (the table is known to be capturable).
 
@@ -222,12 +229,12 @@ def _install(cur: Cursor, state: Inventory, p: sqlgen.CapturePlan) -> None:
                 )
             cur.execute(sqlgen.create_shadow_sql(p, replace=True), (comment,))
             for name in p.triggers:
-                cur.execute(sqlgen.create_trigger_sql(p, name))
+                cur.execute(_create_trigger_sql(state, p, name))
         to_create = []
     else:
         to_create = [name for name in p.triggers if not _trigger_current(state, p, name)]
     for name in to_create:
-        cur.execute(sqlgen.create_trigger_sql(p, name))
+        cur.execute(_create_trigger_sql(state, p, name))
 
     state.stage_tables[p.shadow] = comment
     state.shadows[p.shadow] = (sqlgen.stamp(p), table)
@@ -258,6 +265,7 @@ def install_table(conn: Connection, database: str, table: str) -> None:
         state = read_inventory(cur, database)
         _refuse_legacy_rows(cur, state, [table])
         _install(cur, state, sqlgen.plan(info))
+        guard_triggers(cur, database, table)
 
 
 def install_database(conn: Connection, database: str) -> list[str]:
@@ -298,6 +306,7 @@ def install_database(conn: Connection, database: str) -> list[str]:
             )
         for p in plans:
             _install(cur, state, p)
+        guard_triggers(cur, database)
         known = [*state.shadows.values(), *state.legacy.values()]
         orphans = sorted({table for _, table in known if table not in infos})
         for table in orphans:

@@ -65,6 +65,11 @@ class Inventory:
     """Shadow name -> (stamp, table) of shadows an older mdbc left inside ``db`` itself."""
     triggers: dict[str, TriggerInfo] = field(default_factory=dict)
     """Every trigger named ``mdbc_*``."""
+    first_app_after: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(table, event) -> the application's first ``AFTER`` trigger of that event, if any.
+
+    A capture trigger is created to precede it, so rows are staged in the
+    order the writes happened (see :mod:`mdbc_py.capture.app_triggers`)."""
     stage_ready: bool = False
     """True once the stage database is known to exist (it does if it holds a table)."""
 
@@ -104,15 +109,21 @@ def read_inventory(cur: Cursor, db: str) -> Inventory:
                 state.shadows[name] = parsed
     cur.execute(
         "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_TABLE, EVENT_MANIPULATION, "
-        "ACTION_TIMING, ACTION_STATEMENT FROM information_schema.TRIGGERS "
+        "ACTION_TIMING, ACTION_STATEMENT, ACTION_ORDER FROM information_schema.TRIGGERS "
         # EVENT_OBJECT_SCHEMA lets MariaDB open one database; filtering on
         # TRIGGER_SCHEMA alone scans them all (about 1 s with ~100 databases).
         "WHERE EVENT_OBJECT_SCHEMA = %s",
         (db,),
     )
-    for schema, name, table, event, timing, body in cur.fetchall():
-        if schema == db and name.startswith(RESERVED_PREFIX):
+    first: dict[tuple[str, str], tuple[int, str]] = {}
+    for schema, name, table, event, timing, body, order in cur.fetchall():
+        if schema != db:
+            continue
+        if name.startswith(RESERVED_PREFIX):
             state.triggers[name] = TriggerInfo(table, event, timing, body)
+        elif timing == "AFTER" and ((table, event) not in first or order < first[table, event][0]):
+            first[table, event] = (int(order), name)
+    state.first_app_after = {key: name for key, (_, name) in first.items()}
     return state
 
 

@@ -231,12 +231,18 @@ def create_shadow_sql(p: CapturePlan, *, replace: bool = False) -> str:
     return escape_percent(sql) + " COMMENT = %s"
 
 
-def create_trigger_sql(p: CapturePlan, name: str) -> str:
-    """``CREATE OR REPLACE TRIGGER`` of the trigger ``name`` of the plan."""
+def create_trigger_sql(p: CapturePlan, name: str, precedes: str | None = None) -> str:
+    """``CREATE OR REPLACE TRIGGER`` of the trigger ``name`` of the plan.
+
+    ``precedes`` names the application's first ``AFTER`` trigger of the same
+    event: the capture trigger must fire before it, so that the rows that
+    trigger writes are staged after the row that fired it.
+    """
     event = p.triggers[name]
+    order = f"PRECEDES {quote_ident(precedes)} " if precedes else ""
     return (
         f"CREATE OR REPLACE TRIGGER {qualified(p.table.db, name)} AFTER {event.name} "
-        f"ON {qualified(p.table.db, p.table.name)} FOR EACH ROW {p.trigger_body(event)}"
+        f"ON {qualified(p.table.db, p.table.name)} FOR EACH ROW {order}{p.trigger_body(event)}"
     )
 
 
