@@ -30,15 +30,17 @@ class NoPrimaryKeyError(CaptureError, ProgrammingError):
 
     A row image is applied on a replica by its primary key; without one a
     replica could not find the row again, so such a table cannot be
-    replicated exactly. ``tables`` holds every offending ``db.table``.
+    replicated exactly. ``tables`` holds every offending ``db.table``;
+    ``outcome`` says what was done (by default nothing).
     """
 
-    def __init__(self, tables: Iterable[str]) -> None:
+    def __init__(self, tables: Iterable[str], outcome: str = "nothing was installed") -> None:
         self.tables: tuple[str, ...] = tuple(tables)
+        self.outcome = outcome
         names = ", ".join(self.tables)
         super().__init__(
             f"cannot capture table(s) without a primary key: {names}. Add a primary key "
-            "to each, or leave the table out of the replicated range (nothing was installed)"
+            f"to each, or leave the table out of the replicated range ({outcome})"
         )
 
 

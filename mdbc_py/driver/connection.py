@@ -51,6 +51,7 @@ from mdbc_py.log.chunks import check_size
 from mdbc_py.music import RangeInfo, RangeState
 from mdbc_py.replication import apply, positions
 from mdbc_py.sql import Kind, Statement, TableRef, Tcl, classify
+from mdbc_py.sql.keys import missing_primary_key
 
 log = logging.getLogger(__name__)
 
@@ -640,6 +641,7 @@ class Connection:
         """
         epoch = self._tx.epoch
         assert epoch is not None, "before_statement checked the owner"
+        self._refuse_keyless(sql, stmt)
         if self._tx.has_writes:
             self.commit()
         else:
@@ -653,8 +655,28 @@ class Connection:
         seq = self._append_ddl(range_name, epoch, entry)
         self._raw.begin()
         self._local_commit(range_name, seq, payload.txid)
-        self._recapture(sql)
+        try:
+            self._recapture(sql)
+        except capture.NoPrimaryKeyError as exc:
+            raise capture.NoPrimaryKeyError(
+                exc.tables,
+                f"the statement ran at site {self.site.name!r} and is entry {seq} of range "
+                f"{range_name!r}, so every site has the table; it is not captured, and writes "
+                "to it are refused until it has a primary key",
+            ) from None
         return int(result)
+
+    def _refuse_keyless(self, sql: str, stmt: Statement) -> None:
+        """Refuse, before it runs, DDL that would leave a range table without a primary key.
+
+        DDL cannot be undone once it ran and was logged; such a table could
+        then be neither written nor copied by a full resync at any site.
+        """
+        reason = missing_primary_key(sql)
+        if reason is None:
+            return
+        tables = sorted(str(t) for t in stmt.ddl_tables if not t.is_wildcard)
+        raise capture.NoPrimaryKeyError(tables, f"{reason}; nothing was executed at any site")
 
     def _append_ddl(self, range_name: str, epoch: int, entry: Any) -> int:
         """Append a DDL entry that already ran here, retrying while the store is down.
