@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 from tests.chaos.conftest import Cluster
 
@@ -20,8 +21,12 @@ def mdbc(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_status_lists_every_range_and_site_without_secrets(make_cluster) -> None:  # type: ignore[no-untyped-def]
-    cluster = make_cluster(n_ranges=2, agents=False)
+    cluster = make_cluster(n_ranges=2, agents=True)
+    deadline = time.monotonic() + 60
     done = mdbc(cluster, "status", "-o", "json")
+    while done.returncode != 0 and time.monotonic() < deadline:  # agents starting up
+        time.sleep(0.5)
+        done = mdbc(cluster, "status", "-o", "json")
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert {(r["range"], r["site"]) for r in rows} == {
@@ -56,7 +61,7 @@ def test_bad_input_is_refused_and_changes_nothing(make_cluster) -> None:  # type
     assert unknown_range.returncode == 2 and "unknown range" in unknown_range.stderr
 
     unknown_site = mdbc(cluster, "promote", rng, "--site", "dc9")
-    assert unknown_site.returncode == 1 and "unknown site 'dc9'" in unknown_site.stderr
+    assert unknown_site.returncode == 2 and "unknown site 'dc9'" in unknown_site.stderr
 
     missing_arg = mdbc(cluster, "switchover", rng)
     assert missing_arg.returncode == 2 and "--to" in missing_arg.stderr
