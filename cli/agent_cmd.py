@@ -1,4 +1,11 @@
-"""``mdbc agent --site S``: the long-running site agent."""
+"""``mdbc agent --site S``: the long-running site agent.
+
+Exit codes: 0 after a clean stop (SIGTERM/SIGINT); 1 on a failure (e.g. the
+store unreachable at start); 2 on bad usage; 3 when another agent process
+runs for the same site (one line naming it; this one did nothing), or took
+the site over while this one could not renew its claim. A supervisor should
+not restart on 3 in a tight loop: the other agent is doing the job.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,9 @@ import click
 
 from cli.common import config_option, fail_on_mdbc_errors, load_config
 from mdbc_py.metrics import AgentMetrics, serve
-from mdbc_py.replication.agent import Agent, AgentSettings
+from mdbc_py.replication.agent import Agent, AgentSettings, SiteClaimedError
+
+EXIT_SITE_CLAIMED = 3
 
 
 @click.command("agent")
@@ -72,4 +81,10 @@ def agent(
         click.echo(f"metrics on http://{metrics_host}:{server.server_port}/metrics", err=True)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
-    worker.run()
+    try:
+        fail_on_mdbc_errors(worker.run)
+    except click.ClickException as exc:
+        if isinstance(exc.__context__, SiteClaimedError):
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            raise SystemExit(EXIT_SITE_CLAIMED) from None
+        raise

@@ -43,6 +43,24 @@ class AgentMetrics:
                                  registry=self.registry)  # fmt: skip
         self.applied_total = Counter("mdbc_entries_applied", "Entries applied by replay",
                                      labels, registry=self.registry)  # fmt: skip
+        self.apply_error_code = Gauge(
+            "mdbc_apply_error_code",
+            "MySQL error number of the entry this site's database refuses (0: none)",
+            labels,
+            registry=self.registry,
+        )
+        self.apply_error_seq = Gauge(
+            "mdbc_apply_error_seq",
+            "Sequence number of the entry replay is stuck at (0: none)",
+            labels,
+            registry=self.registry,
+        )
+        self.apply_errors = Counter(
+            "mdbc_apply_errors",
+            "Entries this site's database refused, by MySQL error number",
+            ["site", "range", "code"],
+            registry=self.registry,
+        )
         self.failovers = Counter("mdbc_failovers", "Automatic promotions won by this site",
                                  labels, registry=self.registry)  # fmt: skip
         self.db_up = Gauge("mdbc_database_up", "1 if the site's MariaDB answers", ["site"],

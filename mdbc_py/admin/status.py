@@ -3,6 +3,12 @@
 Everything comes from the store (what the agents report), so status works
 while sites are down. Lag in seconds is the age of the oldest entry a site
 has not applied yet.
+
+A replica whose agent reports an entry its database refuses is
+``apply-error`` (never "streaming"), and ``error`` says which entry and
+which MySQL error. The owner's lease column shows only a lease of the
+current owner at the current epoch: a lease left by a previous owner is
+no lease of this one (``none``).
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from dataclasses import asdict, dataclass
 
 from mdbc_py.config import Config
 from mdbc_py.music import MusicStore
+from mdbc_py.music.lease_watch import LeaseWatch
+from mdbc_py.replication.agent import APPLY_ERROR_KEY
 
 PAUSED_SETTING = "failover.paused"
 
@@ -30,6 +38,7 @@ class StatusRow:
     lag_seconds: float | None
     lease: str
     heartbeat_age: float | None
+    error: str = ""
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form."""
@@ -52,21 +61,33 @@ def collect_status(cfg: Config, store: MusicStore, stale_after: float = 5.0) -> 
             alive = age is not None and age <= stale_after
             pos = positions[site].seq if site in positions else None
             owner = site == info.owner
+            error = ""
+            if alive and reg is not None and APPLY_ERROR_KEY + name in reg.info:
+                code, _, seq = reg.info[APPLY_ERROR_KEY + name].partition(" at ")
+                error = f"cannot apply entry {seq}: MySQL error {code}"
             if owner:
                 role = "owner"
                 state = info.state.value
+                current = LeaseWatch.speaks_for_owner(info, lease) and lease is not None
                 lease_text = (
-                    f"{lease.holder} {max(0.0, lease.expires_at - now):.1f}s" if lease else "none"
+                    f"{lease.holder} {max(0.0, lease.expires_at - now):.1f}s"
+                    if current and lease is not None
+                    else "none"
                 )
             else:
                 role = "replica"
                 lease_text = ""
+                db = reg.info.get("db") if reg is not None else None
                 if site in behind:
                     state = "needs-resync"
                 elif not alive:
                     state = "down" if reg else "unknown"
-                elif reg is not None and reg.info.get("db") == "down":
+                elif error:
+                    state = "apply-error"
+                elif db == "down":
                     state = "db-down"
+                elif db in ("unknown", "login-refused"):
+                    state = f"db-{db}"
                 else:
                     state = "streaming"
             lag = None if pos is None else max(0, info.tail - pos)
@@ -86,6 +107,7 @@ def collect_status(cfg: Config, store: MusicStore, stale_after: float = 5.0) -> 
                     lag_seconds=0.0 if lag == 0 else lag_s,
                     lease=lease_text,
                     heartbeat_age=None if age is None else round(age, 1),
+                    error=error,
                 )
             )
     return rows

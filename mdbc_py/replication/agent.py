@@ -1,28 +1,55 @@
 """The site agent: replay, leases, health and automatic failover, in one loop.
 
-One agent runs at every site (``mdbc agent --site S``). Each tick it:
+One agent runs at every site (``mdbc agent --site S``), and only one: at
+start it claims the site in the store (one conditional write naming this
+process, renewed with every heartbeat, lapsing ``claim_ttl`` after the
+last); a second agent for the same site waits up to ``claim_wait`` for the
+claim to lapse and then refuses with ``SiteClaimedError``, having done
+nothing. An agent that finds its claim taken by another process stops.
 
-- checks its MariaDB (``SELECT 1``) and heartbeats the store, saying whether
-  its database is up;
-- for each range it owns: keeps the lease (a separate thread renews it, so a
-  long replay never lets it lapse), opens the range if a promotion left it
-  fenced, fills holes (entries appended whose local COMMIT was lost);
-  if its database is down it releases the lease at once, so a replica can
-  take over without waiting for the lease to expire;
+Each tick it:
+
+- checks its MariaDB (``SELECT 1``). The database is "up" after one success,
+  "down" after ``db_failures_before_down`` failed connections in a row, and
+  "unknown" until then; a refused login (wrong password) is "login-refused",
+  never "down": the database may be fine, this agent just cannot see it;
+- heartbeats the store with its whole current state (database state, the
+  claim's instance, every range whose entries it cannot apply), so no state
+  outlives the condition it reports;
+- for each range it owns: keeps the lease (a separate thread renews it with
+  the range's epoch, so a long replay never lets it lapse), opens the range
+  if a promotion left it fenced, fills holes (entries appended whose local
+  COMMIT was lost). Only once it *knows* its database is down does it
+  release the lease, so a replica can take over at once; with an unknown
+  database it neither renews nor releases anything;
 - for each range it does not own: applies new log entries (a bounded
   number per tick), reports its position, and, unless failover is paused,
-  takes over when the owner's lease is gone: the most caught-up eligible
-  site (then priority, then name) wins one conditional write, applies up to
-  the fenced tail and opens the range.
+  takes over when the owner's lease has lapsed (judged by this process's
+  clock: ``mdbc_py.music.lease_watch``) or the owner reports its database
+  down: the most caught-up eligible site (then priority, then name) wins one
+  conditional write, takes the lease at the new epoch at once (and renews it
+  while it catches up), applies up to the fenced tail and opens the range.
+  If the catch-up fails, the range goes back to the previous owner when it
+  can take it (``promote.finish_or_hand_back``).
+
+A replica whose database refuses an entry reports it everywhere: the log
+(``ApplyFailedError`` names range, entry and MySQL error), its heartbeat
+(``mdbc status`` shows ``apply-error``), ``/health`` (unhealthy) and the
+metrics ``mdbc_apply_error_code`` / ``mdbc_apply_error_seq`` /
+``mdbc_apply_errors``. Such a site is no failover candidate for the range.
 
 Every decision is logged with its reason, once per change (not per tick).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,16 +58,65 @@ from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
 from mdbc_py.config import Config
-from mdbc_py.errors import FencedError, StoreUnavailableError, TrimmedError
+from mdbc_py.errors import (
+    FencedError,
+    MdbcError,
+    OperationalError,
+    StoreUnavailableError,
+    TrimmedError,
+)
 from mdbc_py.metrics import AgentMetrics
-from mdbc_py.music import MusicStore, OwnerChange, RangeInfo, RangeState, open_store
+from mdbc_py.music import (
+    AgentClaim,
+    MusicStore,
+    OwnerChange,
+    RangeInfo,
+    RangeState,
+    SiteInfo,
+    open_store,
+)
+from mdbc_py.music.lease_watch import LeaseWatch
 from mdbc_py.replication import positions, replay
-from mdbc_py.replication.promote import PromotionError, open_as_owner
+from mdbc_py.replication.promote import PromotionError, finish_or_hand_back
+from mdbc_py.replication.replay import ApplyFailedError
 from mdbc_py.replication.sites import SiteUnreachableError, connect_site, set_read_only
 
 log = logging.getLogger("mdbc.agent")
 
 PAUSED_SETTING = "failover.paused"
+
+LOGIN_REFUSED = {1044, 1045, 1698}
+"""Access denied: the server answered, this agent's account cannot log in."""
+
+APPLY_ERROR_KEY = "apply_error."
+"""Heartbeat info key prefix: ``apply_error.<range>`` -> ``"<code> at <seq>"``."""
+
+
+class SiteClaimedError(MdbcError, OperationalError):
+    """Another agent process acts for this site; this one did nothing (or stopped).
+
+    Facts as attributes: ``site``, ``holder`` (the other process's instance
+    id: host, pid, random part), ``instance`` (this process's).
+    """
+
+    def __init__(self, site: str, holder: str, instance: str, lost: bool = False) -> None:
+        self.site = site
+        self.holder = holder
+        self.instance = instance
+        what = (
+            "took the site over while this agent could not renew its claim; this agent stopped"
+            if lost
+            else "runs for it; this agent did nothing and exits"
+        )
+        super().__init__(
+            f"another agent ({holder}) {what}. One agent per site: stop the other one first "
+            f"(or wait for its claim to lapse if it died). This agent: {instance}"
+        )
+
+
+def new_instance_id() -> str:
+    """host:pid:random, so an operator can find the other process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +135,10 @@ class AgentSettings:
     trim_margin: int = 1000
     trim_stale_after: float = 600.0
     """A site silent this long is not waited for by trimming (it will need a resync)."""
+    claim_ttl: float = 5.0
+    """The site claim lapses this long after the agent's last renewal (e.g. after kill -9)."""
+    claim_wait: float = 7.0
+    """How long a starting agent waits for another instance's claim to lapse before refusing."""
 
 
 @dataclass
@@ -71,6 +151,7 @@ class RangeView:
     reported: int = -1
     reported_at: float = 0.0
     trimmed_at: float = 0.0
+    apply_error: ApplyFailedError | None = None
 
 
 class Agent:
@@ -91,17 +172,25 @@ class Agent:
         self.metrics = metrics or AgentMetrics(self.site)
         self.stop_event = threading.Event()
         self.views: dict[str, RangeView] = {}
-        self.db_ok = False
+        self.db_state = "unknown"
         self.store_ok = False
+        self.instance = new_instance_id()
+        self.lost_claim: AgentClaim | None = None
+        self._claimed = False
         self._db_failures = 0
         self._conn: Connection | None = None
         self._last_heartbeat = 0.0
-        self._reported_db: bool | None = None
+        self._reported: dict[str, str] | None = None
         self._said: dict[str, str] = {}
-        self._lease_missing_since: dict[str, float] = {}
-        self._owned: set[str] = set()
+        self._watch = LeaseWatch(self.settings.lease_ttl)
+        self._owned: dict[str, int] = {}  # range -> epoch at which this site owns it
         self._promoting: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+
+    @property
+    def db_ok(self) -> bool:
+        """True when this agent knows its database answers."""
+        return self.db_state == "up"
 
     # -- logging of decisions ------------------------------------------------
 
@@ -114,10 +203,15 @@ class Agent:
     # -- lifecycle -------------------------------------------------------------
 
     def run(self) -> None:
-        """Loop until ``stop()``; the lease keeper runs beside it."""
+        """Claim the site, then loop until ``stop()``; the lease keeper runs beside it.
+
+        Raises ``SiteClaimedError`` when another agent holds the site (before
+        anything was done), or took it over while this one could not renew.
+        """
+        self.claim()
         keeper = threading.Thread(target=self._keep_leases, name="mdbc-lease", daemon=True)
         keeper.start()
-        log.info("%s: agent started (%d ranges)", self.site, len(self.cfg.ranges))
+        log.info("%s: agent %s started (%d ranges)", self.site, self.instance, len(self.cfg.ranges))
         while not self.stop_event.is_set():
             began = time.monotonic()
             try:
@@ -132,7 +226,38 @@ class Agent:
             thread.join(timeout=10)
         if self._conn is not None:
             self._conn.close()
+        if self.lost_claim is not None:
+            raise SiteClaimedError(self.site, self.lost_claim.instance, self.instance, lost=True)
+        with contextlib.suppress(StoreUnavailableError):  # else it lapses after claim_ttl
+            self.store.release_agent(self.site, self.instance)
         log.info("%s: agent stopped", self.site)
+
+    def claim(self) -> None:
+        """Become the one agent of this site, or raise ``SiteClaimedError`` having done nothing."""
+        deadline = time.monotonic() + self.settings.claim_wait
+        while True:
+            try:
+                held = self.store.claim_agent(self.site, self.instance, self.settings.claim_ttl)
+            except StoreUnavailableError as exc:
+                self.decide("claim", f"cannot claim the site yet ({exc}); retrying")
+                held = None
+            if held is not None and held.instance == self.instance:
+                self._claimed = True
+                return
+            if held is not None:
+                self.decide(
+                    "claim",
+                    f"another agent ({held.instance}) runs for this site; waiting up to "
+                    f"{self.settings.claim_wait:g} s for its claim to lapse",
+                    logging.WARNING,
+                )
+            if time.monotonic() >= deadline or self.stop_event.wait(0.5):
+                if held is None:
+                    raise StoreUnavailableError(
+                        f"agent of site {self.site!r}: could not claim the site: the MUSIC "
+                        "store stayed unreachable; nothing was done"
+                    )
+                raise SiteClaimedError(self.site, held.instance, self.instance)
 
     def stop(self) -> None:
         """Ask the loop to finish its tick and return (SIGTERM)."""
@@ -156,8 +281,10 @@ class Agent:
             return
         self.metrics.store_up.labels(self.site).set(1)
         self.decide("store", "MUSIC store reachable")
+        if self.lost_claim is not None:
+            return
         with self._lock:
-            self._owned = {n for n, i in infos.items() if i.owner == self.site}
+            self._owned = {n: i.epoch for n, i in infos.items() if i.owner == self.site}
         for name, info in infos.items():
             with self._lock:
                 promoting = name in self._promoting
@@ -172,6 +299,8 @@ class Agent:
                     self._as_owner(view)
                 else:
                     self._as_replica(view, paused)
+            except ApplyFailedError as exc:
+                self._apply_failed(view, exc)
             except (StoreUnavailableError, pymysql.err.Error, SiteUnreachableError) as exc:
                 self.decide(f"{name}.error", f"range {name}: {exc}; will retry", logging.WARNING)
             self._export(view)
@@ -185,6 +314,7 @@ class Agent:
         return self._conn
 
     def _check_db(self) -> None:
+        """Set ``db_state``: up, down (known), unknown (not yet known) or login-refused."""
         try:
             conn = self._db()
             conn.ping(reconnect=False)
@@ -192,53 +322,113 @@ class Agent:
                 cur.execute("SELECT 1")
             conn.rollback()
             self._db_failures = 0
-            self.db_ok = True
+            self.db_state = "up"
         except (pymysql.err.Error, SiteUnreachableError, OSError) as exc:
             self._conn = None
-            self._db_failures += 1
-            if self._db_failures >= self.settings.db_failures_before_down:
-                self.db_ok = False
-                self.decide("db", f"database down ({exc})", logging.WARNING)
+            code = _error_code(exc)
+            if code in LOGIN_REFUSED:
+                self._db_failures = 0
+                self.db_state = "login-refused"
+                self.decide(
+                    "db",
+                    f"the database refuses this agent's login ({exc}); the site's database "
+                    "may be fine: this agent neither releases nor promotes anything until "
+                    "it can log in (check user and password in the configuration)",
+                    logging.ERROR,
+                )
+            else:
+                self._db_failures += 1
+                if self._db_failures >= self.settings.db_failures_before_down:
+                    self.db_state = "down"
+                    self.decide("db", f"database down ({exc})", logging.WARNING)
+                elif self.db_state != "down":
+                    self.db_state = "unknown"
         if self.db_ok:
             self.decide("db", "database up")
         self.metrics.db_up.labels(self.site).set(1 if self.db_ok else 0)
 
+    def site_info(self) -> dict[str, str]:
+        """What every heartbeat says of this site: its whole current state."""
+        info = {"db": self.db_state, "agent": self.instance}
+        conf = self.cfg.sites[self.site]
+        info["host"], info["port"] = conf.host, str(conf.port)
+        for name, view in sorted(self.views.items()):
+            if view.apply_error is not None:
+                err = view.apply_error
+                info[APPLY_ERROR_KEY + name] = f"{err.code} at {err.seq}"
+        return info
+
     def _heartbeat(self) -> None:
+        """Renew the site claim and heartbeat with the full state (at once when it changed)."""
         now = time.monotonic()
-        if self._reported_db != self.db_ok:
-            self.store.register_site(self.site, {"db": "up" if self.db_ok else "down"})
-            self._reported_db = self.db_ok
-            self._last_heartbeat = now
-        elif now - self._last_heartbeat >= self.settings.heartbeat_every:
-            self.store.heartbeat(self.site)
-            self._last_heartbeat = now
+        info = self.site_info()
+        if info == self._reported and now - self._last_heartbeat < self.settings.heartbeat_every:
+            return
+        held = self.store.claim_agent(self.site, self.instance, self.settings.claim_ttl)
+        if held.instance != self.instance:
+            self.lost_claim = held
+            log.error(
+                "%s: %s", self.site, SiteClaimedError(self.site, held.instance, self.instance, True)
+            )
+            self.stop_event.set()
+            return
+        if self._reported is None:
+            self.store.register_site(self.site, info)
+        else:
+            self.store.heartbeat(self.site, info)
+        self._reported = info
+        self._last_heartbeat = now
 
     # -- owner duties --------------------------------------------------------------
 
     def _keep_leases(self) -> None:
-        """Renew the lease of every owned range while the database is up (own thread)."""
+        """Renew the lease of every owned range while the database is up (own thread).
+
+        Owned includes a range this site is promoting (from the moment it
+        won the epoch), but not a fenced range it cannot finish opening
+        (its database refuses an entry): that lease lapses, so another
+        site can take the range.
+        """
         while not self.stop_event.wait(self.settings.renew_every):
+            if self.lost_claim is not None:
+                return
             with self._lock:
-                owned = set(self._owned)
-            for name in owned:
-                try:
-                    if not self.db_ok:
-                        self.store.release_lease(name, self.site)
-                        continue
-                    if self.store.acquire_lease(name, self.site, self.settings.lease_ttl) is None:
-                        holder = self.store.get_lease(name)
-                        self.decide(
-                            f"{name}.lease",
-                            f"range {name}: lease held by {holder.holder if holder else '?'}",
-                            logging.WARNING,
-                        )
-                except StoreUnavailableError:
-                    pass  # the main loop reports the store's state
+                owned = dict(self._owned)
+            for name, epoch in owned.items():
+                with contextlib.suppress(StoreUnavailableError):  # the main loop reports it
+                    self._keep_lease(name, epoch)
+
+    def _keep_lease(self, name: str, epoch: int) -> None:
+        if self.db_state == "down":
+            self.store.release_lease(name, self.site)
+            return
+        if not self.db_ok:
+            return  # not known to be up: renew nothing, release nothing
+        view = self.views.get(name)
+        stuck = (
+            view is not None
+            and view.apply_error is not None
+            and view.info.state is RangeState.FENCED
+            and name not in self._promoting
+        )
+        if stuck:
+            return
+        lease = self.store.acquire_lease(name, self.site, self.settings.lease_ttl, epoch=epoch)
+        if lease is None:
+            holder = self.store.get_lease(name)
+            self.decide(
+                f"{name}.lease",
+                f"range {name}: lease held by "
+                f"{holder.holder if holder else '?'} (epoch {holder.epoch if holder else '?'})",
+                logging.WARNING,
+            )
+        else:
+            self.decide(f"{name}.lease", f"range {name}: holding the lease at epoch {epoch}")
 
     def _as_owner(self, view: RangeView) -> None:
         info = view.info
         name = info.name
-        if not self.db_ok:
+        if self.db_state == "down":
             self.store.release_lease(name, self.site)
             self.decide(
                 f"{name}.role",
@@ -247,10 +437,17 @@ class Agent:
                 logging.WARNING,
             )
             return
+        if not self.db_ok:
+            self.decide(
+                f"{name}.role",
+                f"range {name}: owner, database {self.db_state}: doing nothing until it is known",
+                logging.WARNING,
+            )
+            return
         if info.state is RangeState.FENCED:
             change = OwnerChange(
                 name,
-                None,
+                self._previous_owner(name, info.epoch),
                 self.site,
                 info.epoch - 1,
                 info.epoch,
@@ -263,14 +460,22 @@ class Agent:
                 f"range {name}: owner at epoch {info.epoch} but fenced: "
                 f"catching up to {info.tail}, then opening",
             )
-            open_as_owner(self.cfg, self.store, change)
+            self._open(view, change)
             return
         self.decide(
             f"{name}.role", f"range {name}: owner at epoch {info.epoch} ({info.state.value})"
         )
         self._fill_holes(view)
+        view.apply_error = None
         self._report_position(view)
         self._trim(view)
+
+    def _previous_owner(self, name: str, epoch: int) -> str | None:
+        """Who owned the range before ``epoch`` (from the history), to hand it back to."""
+        for change in self.store.history(name, limit=10):
+            if change.to_epoch == epoch:
+                return change.from_site
+        return None
 
     def _report_position(self, view: RangeView) -> None:
         """Tell the store how far the owner's database is (for status and trimming)."""
@@ -352,6 +557,9 @@ class Agent:
             except TrimmedError as exc:
                 self.decide(f"{name}.role", f"range {name}: needs resync ({exc})", logging.ERROR)
                 return
+            if view.apply_error is not None:
+                log.warning("%s: range %s: replay moves again", self.site, name)
+                view.apply_error = None
             view.position = result.position
             if result.applied:
                 self.metrics.applied_total.labels(self.site, name).inc(result.applied)
@@ -376,8 +584,9 @@ class Agent:
             return
         if not self.db_ok or self.cfg.sites[self.site].nofailover:
             return
-        if self.store.get_lease(name) is not None:
-            self._lease_missing_since.pop(name, None)
+        lease = self.store.get_lease(name)
+        lapsed = self._watch.lapsed(info, lease)
+        if not lapsed and LeaseWatch.speaks_for_owner(info, lease):
             self.decide(f"{name}.failover", f"range {name}: owner {info.owner} holds the lease")
             return
         sites = {s.name: s for s in self.store.list_sites()}
@@ -387,9 +596,8 @@ class Agent:
             and owner.info.get("db") == "down"
             and time.time() - owner.heartbeat_at < self.settings.stale_site_after
         )
-        missing_since = self._lease_missing_since.setdefault(name, time.monotonic())
-        if not owner_db_down and time.monotonic() - missing_since < self.settings.lease_ttl:
-            return  # give a slow owner the time a lease lasts before taking over
+        if not lapsed and not owner_db_down:
+            return  # give the owner the time a lease lasts to show (or renew) its lease
         best = self._best_candidate(name, sites, info.owner)
         if best != self.site:
             self.decide(
@@ -398,6 +606,8 @@ class Agent:
                 f"{best or 'no site'} is the best candidate",
             )
             return
+        if view.apply_error is not None:
+            return  # never the best candidate: _best_candidate skips it
         reason = (
             f"database of {info.owner} down" if owner_db_down else f"lease of {info.owner} expired"
         )
@@ -445,16 +655,33 @@ class Agent:
         except FencedError as exc:
             log.info("%s: range %s: another site won the promotion (%s)", self.site, name, exc)
             return
+        # Hold the lease from this instant (the keeper renews it during the
+        # catch-up): a slow catch-up must not look like a dead new owner.
+        with self._lock:
+            self._owned[name] = change.to_epoch
+        with contextlib.suppress(StoreUnavailableError):  # the keeper tries again soon
+            self.store.acquire_lease(
+                name, self.site, self.settings.lease_ttl, epoch=change.to_epoch
+            )
+        if self._open(view, change):
+            self.metrics.failovers.labels(self.site, name).inc()
+
+    def _open(self, view: RangeView, change: OwnerChange) -> bool:
+        """Finish a promotion (``finish_or_hand_back``); True once the range is open here."""
+        name = change.range_name
         try:
-            promotion = open_as_owner(self.cfg, self.store, change)
+            promotion = finish_or_hand_back(self.cfg, self.store, change)
         except PromotionError as exc:
             log.error("%s: range %s: promotion not finished: %s", self.site, name, exc)
-            return
-        self.metrics.failovers.labels(self.site, name).inc()
-        self._lease_missing_since.pop(name, None)
-        with self._lock:
-            self._owned.add(name)
-        self.store.acquire_lease(name, self.site, self.settings.lease_ttl)
+            if exc.handed_back_to is not None:
+                with self._lock:
+                    self._owned.pop(name, None)
+            cause = exc.__cause__
+            if isinstance(cause, ApplyFailedError):
+                self._apply_failed(view, cause)
+            return False
+        view.apply_error = None
+        self._watch.forget(name)
         log.warning(
             "%s: range %s: now owner at epoch %d (applied %d entries in %.2f s)",
             self.site,
@@ -463,9 +690,36 @@ class Agent:
             promotion.applied,
             promotion.seconds,
         )
+        return True
 
-    def _best_candidate(self, name: str, sites: dict[str, Any], owner: str | None) -> str | None:
-        """The live, eligible site with the highest applied position (then priority, name)."""
+    def _apply_failed(self, view: RangeView, exc: ApplyFailedError) -> None:
+        """Record that this site's database refuses an entry: log, heartbeat, health, metrics."""
+        name = view.info.name
+        if view.apply_error is None or (view.apply_error.seq, view.apply_error.code) != (
+            exc.seq,
+            exc.code,
+        ):
+            self.metrics.apply_errors.labels(self.site, name, str(exc.code)).inc()
+        view.apply_error = exc
+        self.decide(f"{name}.role", f"range {name}: {exc}", logging.ERROR)
+        try:
+            conn = self._db()
+            with conn.cursor(Cursor) as cur:
+                view.position = positions.read(cur, name).contiguous
+            conn.rollback()
+            if view.position > 0:
+                self.store.set_applied(self.site, name, view.position)
+        except (pymysql.err.Error, SiteUnreachableError, StoreUnavailableError):
+            pass  # the position is reported again by the next tick
+
+    def _best_candidate(
+        self, name: str, sites: dict[str, SiteInfo], owner: str | None
+    ) -> str | None:
+        """The live, eligible site with the highest applied position (then priority, name).
+
+        Eligible: a fresh heartbeat saying its database is up, and no entry
+        of this range that its database refuses.
+        """
         now = time.time()
         applied = self.store.applied_positions(name)
         ranked = []
@@ -475,7 +729,7 @@ class Agent:
             info = sites.get(site_name)
             if info is None or now - info.heartbeat_at > self.settings.stale_site_after:
                 continue
-            if info.info.get("db") == "down":
+            if not _eligible(info, name):
                 continue
             pos = applied[site_name].seq if site_name in applied else 0
             ranked.append((pos, conf.priority, [-ord(c) for c in site_name], site_name))
@@ -507,22 +761,52 @@ class Agent:
         self.metrics.log_tail.labels(*labels).set(info.tail)
         self.metrics.applied.labels(*labels).set(view.position)
         self.metrics.lag_entries.labels(*labels).set(max(0, info.tail - view.position))
+        err = view.apply_error
+        self.metrics.apply_error_code.labels(*labels).set(err.code if err else 0)
+        self.metrics.apply_error_seq.labels(*labels).set(err.seq if err else 0)
 
     def health(self) -> dict[str, Any]:
-        """What ``/health`` answers."""
+        """What ``/health`` answers: unhealthy also when any range cannot be applied here."""
+        ranges: dict[str, Any] = {}
+        for n, v in list(self.views.items()):
+            entry: dict[str, Any] = {
+                "role": "owner" if v.info.owner == self.site else "replica",
+                "epoch": v.info.epoch,
+                "state": "apply-error" if v.apply_error else v.info.state.value,
+                "applied": v.position,
+                "tail": v.info.tail,
+            }
+            if v.apply_error is not None:
+                entry["apply_error"] = {
+                    "code": v.apply_error.code,
+                    "seq": v.apply_error.seq,
+                    "message": str(v.apply_error),
+                }
+            ranges[n] = entry
+        stuck = sorted(n for n, r in ranges.items() if "apply_error" in r)
         return {
             "site": self.site,
-            "healthy": self.db_ok and self.store_ok,
-            "database": "up" if self.db_ok else "down",
+            "healthy": self.db_ok and self.store_ok and not stuck,
+            "database": self.db_state,
             "store": "up" if self.store_ok else "down",
-            "ranges": {
-                n: {
-                    "role": "owner" if v.info.owner == self.site else "replica",
-                    "epoch": v.info.epoch,
-                    "state": v.info.state.value,
-                    "applied": v.position,
-                    "tail": v.info.tail,
-                }
-                for n, v in self.views.items()
-            },
+            "agent": self.instance,
+            "problems": [f"range {n}: {ranges[n]['apply_error']['message']}" for n in stuck],
+            "ranges": ranges,
         }
+
+
+def _eligible(site: SiteInfo, range_name: str) -> bool:
+    """A failover candidate: database known up, and able to apply the range's entries."""
+    if site.info.get("db", "up") != "up":
+        return False
+    return APPLY_ERROR_KEY + range_name not in site.info
+
+
+def _error_code(exc: BaseException) -> int | None:
+    """The MySQL error number of a PyMySQL error (also inside ``SiteUnreachableError``)."""
+    if isinstance(exc, pymysql.err.Error) and exc.args and isinstance(exc.args[0], int):
+        return int(exc.args[0])
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and cause is not exc:
+        return _error_code(cause)
+    return None

@@ -12,6 +12,14 @@ Every change of owner has the same two halves:
 ``promote`` and ``switchover`` differ only in what happens before the fence:
 a switchover first drains the old owner (state ``draining``: in-flight
 transactions finish, new ones get a retryable error), a promote does not.
+
+A catch-up that fails after the fence (the new owner's database refuses an
+entry, or cannot be reached) must not leave the range fenced with nobody
+able to open it: ``finish_or_hand_back`` gives the range back to the
+previous owner at a new epoch when that site is reachable and has applied
+everything up to the fenced tail; otherwise the range stays fenced at the
+new owner and the ``PromotionError`` says which range, site and entry, the
+cause, and what to do.
 """
 
 from __future__ import annotations
@@ -21,12 +29,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pymysql
 from pymysql.cursors import Cursor
 
 from mdbc_py.config import Config
-from mdbc_py.errors import MdbcError, OperationalError
+from mdbc_py.errors import FencedError, MdbcError, OperationalError, StoreUnavailableError
 from mdbc_py.music import MusicStore, OwnerChange, RangeInfo, RangeState
 from mdbc_py.replication import positions, replay
+from mdbc_py.replication.replay import ApplyFailedError
 from mdbc_py.replication.sites import SiteUnreachableError, connect_site, set_read_only
 
 log = logging.getLogger(__name__)
@@ -36,7 +46,37 @@ QUIET_SECONDS = 0.3
 
 
 class PromotionError(MdbcError, OperationalError):
-    """A promote or switchover was refused or could not finish; the message says why."""
+    """A promote or switchover was refused or could not finish; the message says why.
+
+    Facts as attributes (None where they do not apply): ``range_name``,
+    ``site`` (the site that was to become owner), ``seq`` (the entry it could
+    not apply), ``cause`` (the underlying error's text), ``handed_back_to``
+    (the previous owner, when the range was given back to it) and ``owner``,
+    ``epoch``, ``state`` (where the range stands now).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        range_name: str | None = None,
+        site: str | None = None,
+        seq: int | None = None,
+        cause: str | None = None,
+        handed_back_to: str | None = None,
+        owner: str | None = None,
+        epoch: int | None = None,
+        state: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.range_name = range_name
+        self.site = site
+        self.seq = seq
+        self.cause = cause
+        self.handed_back_to = handed_back_to
+        self.owner = owner
+        self.epoch = epoch
+        self.state = state
 
 
 @dataclass(frozen=True)
@@ -70,8 +110,11 @@ def open_as_owner(
         if pos.contiguous < change.tail:
             raise PromotionError(
                 f"range {change.range_name!r}: site {change.to_site!r} applied up to "
-                f"{pos.contiguous} but the fenced tail is {change.tail}; it stays fenced, "
-                "run the promotion again once the log is readable"
+                f"{pos.contiguous} but the fenced tail is {change.tail}",
+                range_name=change.range_name,
+                site=change.to_site,
+                seq=pos.contiguous + 1,
+                cause="the log ended before the fenced tail",
             )
         set_read_only(conn, False)
         conn.commit()
@@ -83,6 +126,107 @@ def open_as_owner(
         f"{change.tail} and opened at epoch {change.to_epoch}"
     )
     return Promotion(change, opened, result.applied, time.monotonic() - began)
+
+
+FAILURES = (ApplyFailedError, PromotionError, SiteUnreachableError, pymysql.err.Error)
+"""What can stop a catch-up after the fence (the store's own failures propagate as they are)."""
+
+
+def finish_or_hand_back(
+    cfg: Config, store: MusicStore, change: OwnerChange, say: Say = _quiet
+) -> Promotion:
+    """``open_as_owner``; if it fails, never leave the range fenced without a way out.
+
+    The previous owner gets the range back (at ``to_epoch + 1``, open) when
+    its database is reachable and has applied every entry up to the fenced
+    tail: nothing can have been appended since the fence, so it has it all.
+    Either way a ``PromotionError`` names the range, the site, the entry
+    that could not be applied, the cause and what to do.
+    """
+    try:
+        return open_as_owner(cfg, store, change, say)
+    except FAILURES as exc:
+        raise _hand_back(cfg, store, change, exc, say) from exc
+
+
+def _failure_facts(change: OwnerChange, exc: BaseException) -> tuple[int | None, str]:
+    if isinstance(exc, ApplyFailedError):
+        return exc.seq, f"MySQL error {exc.code}: {exc.reason}"
+    if isinstance(exc, PromotionError):
+        return exc.seq, f"{exc}: {exc.cause}" if exc.cause else str(exc)
+    if isinstance(exc, pymysql.err.Error) and exc.args:
+        return None, f"MySQL error {exc.args[0]}: {exc.args[-1]}"
+    return None, str(exc)
+
+
+def _hand_back(
+    cfg: Config, store: MusicStore, change: OwnerChange, exc: BaseException, say: Say
+) -> PromotionError:
+    """Give the range back to the previous owner if it can take it; the error to raise."""
+    rng, site, prev = change.range_name, change.to_site, change.from_site
+    seq, cause = _failure_facts(change, exc)
+    at = f"entry {seq}" if seq is not None else "its catch-up"
+    facts = {"range_name": rng, "site": site, "seq": seq, "cause": cause}
+    why_not = _can_take_back(cfg, prev, change)
+    if why_not is None and prev is not None:
+        try:
+            back = store.change_owner(
+                rng,
+                change.to_epoch,
+                prev,
+                reason=f"hand back: promotion of {site} failed at {at} ({cause})",
+                state=RangeState.OPEN,
+            )
+        except (FencedError, StoreUnavailableError) as lost:
+            why_not = f"giving it back failed ({lost})"
+        else:
+            say(f"range {rng}: promotion of {site} failed; handed back to {prev}")
+            return PromotionError(
+                f"range {rng!r}: {site!r} could not finish its promotion: it failed at {at} "
+                f"({cause}). The range was handed back to {prev!r}, which had applied every "
+                f"entry up to the fenced tail {change.tail}: it is open at epoch "
+                f"{back.to_epoch}. Remove the cause at {site!r} (its replay shows the same "
+                f"error) before promoting it again, or promote another site",
+                **facts,
+                handed_back_to=prev,
+                owner=prev,
+                epoch=back.to_epoch,
+                state=RangeState.OPEN.value,
+            )
+    return PromotionError(
+        f"range {rng!r} stays fenced at epoch {change.to_epoch} with owner {site!r}, which "
+        f"failed at {at} ({cause}); {why_not}. No site accepts writes for this range until "
+        f"{site!r} applies entries up to {change.tail}: remove the cause at {site!r} and its "
+        f"agent opens the range (or run 'mdbc promote {rng} --site {site} --force' again), "
+        f"or promote another site that has applied up to {change.tail}",
+        **facts,
+        owner=site,
+        epoch=change.to_epoch,
+        state=RangeState.FENCED.value,
+    )
+
+
+def _can_take_back(cfg: Config, prev: str | None, change: OwnerChange) -> str | None:
+    """None if ``prev`` can take the range back; else why not (for the message)."""
+    if prev is None or prev == change.to_site or prev not in cfg.sites:
+        return "there is no previous owner to give it back to"
+    try:
+        conn = connect_site(cfg, prev)
+    except SiteUnreachableError as exc:
+        return f"the previous owner {prev!r} cannot take it back: {exc}"
+    try:
+        with conn.cursor(Cursor) as cur:
+            done = positions.read(cur, change.range_name).contiguous
+    except pymysql.err.Error as exc:
+        return f"the previous owner {prev!r} cannot take it back: {exc.args[-1]}"
+    finally:
+        conn.close()
+    if done < change.tail:
+        return (
+            f"the previous owner {prev!r} cannot take it back: it applied up to {done}, "
+            f"short of the fenced tail {change.tail}"
+        )
+    return None
 
 
 def _check_target(cfg: Config, store: MusicStore, range_name: str, site: str) -> RangeInfo:
@@ -129,7 +273,7 @@ def promote(
         f"range {range_name}: fenced epoch {info.epoch} ({info.owner}) at tail {change.tail}; "
         f"{site} is owner at epoch {change.to_epoch}"
     )
-    promotion = open_as_owner(cfg, store, change, say)
+    promotion = finish_or_hand_back(cfg, store, change, say)
     _demote_quietly(cfg, store, info.owner)
     return promotion
 
@@ -153,7 +297,7 @@ def switchover(
     _wait_quiet(store, range_name, drain_seconds)
     change = store.change_owner(range_name, info.epoch, to_site, reason="switchover")
     say(f"range {range_name}: fenced {info.owner} at tail {change.tail}")
-    promotion = open_as_owner(cfg, store, change, say)
+    promotion = finish_or_hand_back(cfg, store, change, say)
     _demote_quietly(cfg, store, info.owner)
     return promotion
 

@@ -6,6 +6,13 @@ owner can have (an entry appended whose local COMMIT was lost). The site's
 position (``positions``) says what is applied; replay reads the log from the
 first hole and applies every entry not yet applied, a page at a time, then
 reports the contiguous position to the store (for status and trimming).
+
+An entry the site's database refuses (a duplicate key, a missing table, ...)
+stops replay at that entry with ``ApplyFailedError``, which names the range,
+the site, the sequence number and the MySQL error. The entries before it are
+applied (a refused batch is replayed one entry at a time to find the culprit),
+so the position shows exactly where replay is stuck. Lost connections are not
+apply failures: they propagate as the PyMySQL errors they are.
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pymysql
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
+from mdbc_py.errors import MdbcError, OperationalError
 from mdbc_py.log import EntryPayload, decode
 from mdbc_py.music import MusicStore
 from mdbc_py.replication import apply, positions
@@ -24,6 +33,39 @@ from mdbc_py.replication import apply, positions
 log = logging.getLogger(__name__)
 
 PAGE = 500
+
+CLIENT_ERRORS = 2000
+"""MySQL error codes from 2000 up are the client's (lost connection, ...), not the entry's."""
+
+
+class ApplyFailedError(MdbcError, OperationalError):
+    """The site's database refused a log entry: replay of the range stops there.
+
+    Facts as attributes: ``range_name``, ``site``, ``seq``, ``code`` (the
+    MySQL error number) and ``reason`` (the server's message, which names the
+    key or table at fault and never a credential).
+    """
+
+    def __init__(self, range_name: str, site: str, seq: int, code: int, reason: str) -> None:
+        self.range_name = range_name
+        self.site = site
+        self.seq = seq
+        self.code = code
+        self.reason = reason
+        super().__init__(
+            f"site {site!r} cannot apply entry {seq} of range {range_name!r}: MySQL error "
+            f"{code}: {reason}; replay of this range is stuck at that entry until the cause "
+            "is removed at that site (or the site is rebuilt: 'mdbc resync --site "
+            f"{site} --full')"
+        )
+
+
+def _refusal(exc: pymysql.err.MySQLError) -> tuple[int, str] | None:
+    """(code, message) if the server refused the entry itself; None for connection trouble."""
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+    if isinstance(exc, pymysql.err.InterfaceError) or code == 0 or code >= CLIENT_ERRORS:
+        return None
+    return code, str(exc.args[-1])
 
 
 @dataclass
@@ -82,11 +124,10 @@ def catch_up(
             if payload.ddl is None:
                 pending.append((record.seq, payload))
                 continue
-            applied += apply.apply_batch(conn, range_name, pending)
+            applied += _apply_batch(conn, site, range_name, pending)
             pending = []
-            if apply.apply_entry(conn, record.seq, payload):
-                applied += 1
-        applied += apply.apply_batch(conn, range_name, pending)
+            applied += _apply_one(conn, site, range_name, record.seq, payload)
+        applied += _apply_batch(conn, site, range_name, pending)
         progress(applied, total)
         seq = batch[-1].seq + 1
     with conn.cursor(Cursor) as cur:
@@ -95,3 +136,28 @@ def catch_up(
     if report and position > 0:
         store.set_applied(site, range_name, position)
     return ReplayResult(range_name, applied, position, target)
+
+
+def _apply_batch(
+    conn: Connection, site: str, range_name: str, items: list[tuple[int, EntryPayload]]
+) -> int:
+    """``apply.apply_batch``; if the database refuses it, entry by entry to find the culprit."""
+    try:
+        return apply.apply_batch(conn, range_name, items)
+    except pymysql.err.MySQLError as exc:
+        if _refusal(exc) is None:
+            raise
+    return sum(_apply_one(conn, site, range_name, seq, payload) for seq, payload in items)
+
+
+def _apply_one(
+    conn: Connection, site: str, range_name: str, seq: int, payload: EntryPayload
+) -> int:
+    """Apply one entry (1 if new); a refusal becomes ``ApplyFailedError`` naming it."""
+    try:
+        return 1 if apply.apply_entry(conn, seq, payload) else 0
+    except pymysql.err.MySQLError as exc:
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
+        raise ApplyFailedError(range_name, site, seq, *refusal) from exc
