@@ -16,7 +16,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,51 @@ from mdbc_py.config import Config, RangeConfig, save
 from mdbc_py.driver.runtime import Runtime
 from mdbc_py.music import MusicStore, open_store
 from mdbc_py.sandbox import Sandbox
+from tests.chaos.faults import Faults, Link
+from tests.chaos.history import HISTORY_TABLE_DDL, HistoryReport, load_attempts
+from tests.chaos.history import check as check_history
 
 LEASE_TTL = "2"
+
+
+@dataclass
+class WriterProcess:
+    """A running ``tests.chaos.writer`` and the file of its outcomes."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    out: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait_ready(self, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.out.exists() and self.out.stat().st_size:
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        log = self.out.with_suffix(".log")
+        raise AssertionError(f"writer {self.name} did not start: {log.read_text()[-2000:]}")
+
+    def outcomes(self) -> Counter[str]:
+        """Outcomes recorded so far (the process may still be running)."""
+        return Counter(a.outcome for a in load_attempts([self.out]).values() if a.ended)
+
+    def terminate(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.terminate()
+
+    def wait(self) -> None:
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # stuck: its attempt in flight stays unknown
+            self.proc.kill()
+            self.proc.wait()
 
 
 @dataclass
@@ -44,15 +88,25 @@ class Cluster:
     sandbox: Sandbox
     logs: Path
     agents: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    writers: list[WriterProcess] = field(default_factory=list)
 
     @property
     def ranges(self) -> list[str]:
         return sorted(self.cfg.ranges)
 
-    def start_agent(self, site: str) -> None:
+    def start_agent(
+        self,
+        site: str,
+        config: Path | None = None,
+        prefix: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """Start ``mdbc agent --site site``; ``config`` (e.g. one whose links go through
+        fault proxies), a command ``prefix`` (e.g. ``faketime``) and ``env`` are optional."""
         log = open(self.logs / f"agent-{site}.log", "ab")  # noqa: SIM115 - owned by the process
         self.agents[site] = subprocess.Popen(
             [
+                *prefix,
                 sys.executable,
                 "-m",
                 "cli.main",
@@ -60,14 +114,84 @@ class Cluster:
                 "--site",
                 site,
                 "-c",
-                str(self.path),
+                str(config or self.path),
                 "--lease-ttl",
                 LEASE_TTL,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
+
+    def kill_agent(self, site: str) -> None:
+        """kill -9 the agent of ``site`` (it gets no chance to release anything)."""
+        proc = self.agents.pop(site)
+        proc.kill()
+        proc.wait()
+
+    def variant(
+        self, name: str, store: Link | None = None, sites: Mapping[str, Link] | None = None
+    ) -> Path:
+        """A config file like this cluster's, but reaching the store and/or some sites'
+        MariaDB through fault-injecting links (for one process: an agent, a writer)."""
+        cfg = self.cfg
+        if store is not None:
+            cfg = replace(cfg, store=replace(cfg.store, contact_points=("127.0.0.1",),
+                                             port=store.port))  # fmt: skip
+        if sites:
+            cfg = replace(cfg, sites={
+                n: replace(s, host="127.0.0.1", port=sites[n].port) if n in sites else s
+                for n, s in cfg.sites.items()
+            })  # fmt: skip
+        return save(cfg, self.path.with_name(f"{self.path.stem}-{name}.toml"))
+
+    def create_history_table(self, db: str, table: str = "hist") -> None:
+        """The table the writer processes insert into (through the driver, at dc1)."""
+        conn = mdbc_py.connect(site="dc1", config=self.cfg, database=db)
+        try:
+            conn.cursor().execute(HISTORY_TABLE_DDL.format(table=table))
+        finally:
+            conn.close()
+
+    def start_writer(
+        self,
+        name: str,
+        site: str,
+        config: Path | None = None,
+        threads: int = 2,
+        extra: Sequence[str] = (),
+    ) -> WriterProcess:
+        """A writer process (``tests.chaos.writer``) committing at ``site`` into the
+        history table of the first range; its outcomes go to ``logs/writer-NAME.jsonl``."""
+        out = self.logs / f"writer-{name}.jsonl"
+        log = open(self.logs / f"writer-{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.chaos.writer", "--config", str(config or self.path),
+             "--site", site, "--database", self.cfg.ranges[self.ranges[0]].database,
+             "--out", str(out), "--name", name, "--threads", str(threads), *extra],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        writer = WriterProcess(name, proc, out)
+        self.writers.append(writer)
+        writer.wait_ready()
+        return writer
+
+    def stop_writers(self) -> None:
+        """SIGTERM every writer, let each finish its attempt in flight (kill -9 after 60 s)."""
+        for w in self.writers:
+            w.terminate()
+        for w in self.writers:
+            w.wait()
+
+    def check_history(self, fenced: Mapping[str, float] | None = None) -> HistoryReport:
+        """Stop the writers, then run the history checker on the first range; print it."""
+        self.stop_writers()
+        report = check_history(self.cfg, self.store, self.ranges[0],
+                               [w.out for w in self.writers], fenced=fenced)  # fmt: skip
+        print(report, flush=True)
+        return report
 
     def signal_agent(self, site: str, sig: int) -> None:
         self.agents[site].send_signal(sig)
@@ -181,10 +305,22 @@ def make_cluster(sandbox_config: Config, running: Sandbox, tmp_path: Path):  # t
 
     yield _make
     for cluster in made:
+        for w in cluster.writers:
+            w.terminate()
+        for w in cluster.writers:
+            w.wait()
         for site in list(cluster.agents):
             cluster.stop_agent(site)
         cluster.store.close()
     Runtime.reset_all()
+
+
+@pytest.fixture()
+def faults() -> Iterator[Faults]:
+    """Fault-injecting links (``faults.link(name, target)``), all closed after the test."""
+    made = Faults()
+    yield made
+    made.close()
 
 
 class Writer:
