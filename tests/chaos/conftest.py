@@ -98,15 +98,13 @@ class Cluster:
         self,
         site: str,
         config: Path | None = None,
-        prefix: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
     ) -> None:
         """Start ``mdbc agent --site site``; ``config`` (e.g. one whose links go through
-        fault proxies), a command ``prefix`` (e.g. ``faketime``) and ``env`` are optional."""
+        fault proxies) and extra ``env`` (e.g. libfaketime's) are optional."""
         log = open(self.logs / f"agent-{site}.log", "ab")  # noqa: SIM115 - owned by the process
         self.agents[site] = subprocess.Popen(
             [
-                *prefix,
                 sys.executable,
                 "-m",
                 "cli.main",
