@@ -153,7 +153,9 @@ class HistoryReport:
         return (
             f"acknowledged {self.counts['ack']}, refused {self.counts['refused']}, "
             f"unknown {unknown} ({self.unknown_present} present everywhere, "
-            f"{unknown - self.unknown_present - len(self.unknown_partial)} nowhere), "
+            f"{unknown - self.unknown_present - len(self.unknown_partial)} nowhere"
+            + (f", {len(self.unknown_partial)} PARTIAL" if self.unknown_partial else "")
+            + "), "
             f"lost {self.n_lost}, duplicated {self.n_duplicated}"
         )
 
