@@ -168,6 +168,7 @@ def _hand_back(
     at = f"entry {seq}" if seq is not None else "its catch-up"
     facts = {"range_name": rng, "site": site, "seq": seq, "cause": cause}
     why_not = _can_take_back(cfg, prev, change)
+    back: OwnerChange | None = None
     if why_not is None and prev is not None:
         try:
             back = store.change_owner(
@@ -178,8 +179,10 @@ def _hand_back(
                 state=RangeState.OPEN,
             )
         except (FencedError, StoreUnavailableError) as lost:
-            why_not = f"giving it back failed ({lost})"
-        else:
+            back = _handed_back_by_another(store, rng, prev, change)
+            if back is None:
+                why_not = f"giving it back failed ({lost})"
+        if back is not None:
             say(f"range {rng}: promotion of {site} failed; handed back to {prev}")
             return PromotionError(
                 f"range {rng!r}: {site!r} could not finish its promotion: it failed at {at} "
@@ -204,6 +207,19 @@ def _hand_back(
         epoch=change.to_epoch,
         state=RangeState.FENCED.value,
     )
+
+
+def _handed_back_by_another(
+    store: MusicStore, rng: str, prev: str, change: OwnerChange
+) -> OwnerChange | None:
+    """The hand-back to ``prev`` if another process (say the agent beside a CLI) just did it."""
+    try:
+        for past in store.history(rng, limit=5):
+            if past.from_epoch == change.to_epoch and past.to_site == prev:
+                return past
+    except StoreUnavailableError:
+        pass
+    return None
 
 
 def _can_take_back(cfg: Config, prev: str | None, change: OwnerChange) -> str | None:
