@@ -51,6 +51,7 @@ class Runtime:
         self._store: MusicStore | None = None
         self._committer: GroupCommitter | None = None
         self._owners: dict[str, _Cached] = {}
+        self._refreshing: set[str] = set()
         self._captured: dict[tuple[str, str], set[str]] = {}
 
     @classmethod
@@ -89,32 +90,62 @@ class Runtime:
             return self._committer
 
     def owner(self, range_name: str, fresh: bool = False) -> RangeInfo:
-        """Owner, epoch and state of a range; cached for ``OWNER_CACHE_SECONDS``."""
+        """Owner, epoch and state of a range; cached for ``OWNER_CACHE_SECONDS``.
+
+        When the cached answer expires, one thread asks the store (a SERIAL
+        read) while the others keep using the old answer until it returns:
+        a pool of busy threads costs one read per expiry, not one each. A
+        stale answer is safe (the store fences a stale epoch at append).
+        ``fresh=True`` always asks the store.
+        """
         now = time.monotonic()
-        cached = self._owners.get(range_name)
-        if cached is not None and not fresh and now - cached.at < OWNER_CACHE_SECONDS:
-            return cached.info
-        info = self.store.describe_range(range_name)
-        self._owners[range_name] = _Cached(info, now)
+        with self._lock:
+            cached = self._owners.get(range_name)
+            current = cached is not None and (
+                now - cached.at < OWNER_CACHE_SECONDS or range_name in self._refreshing
+            )
+            if current and not fresh and cached is not None:
+                return cached.info
+            self._refreshing.add(range_name)
+        try:
+            info = self.store.describe_range(range_name)
+        finally:
+            with self._lock:
+                self._refreshing.discard(range_name)
+        with self._lock:
+            latest = self._owners.get(range_name)
+            if latest is None or latest.at <= now:
+                self._owners[range_name] = _Cached(info, now)
         return info
 
     def captured(
         self, site: str, db: str, load: Callable[[str], set[str]], fresh: bool = False
     ) -> set[str]:
-        """Tables of ``db`` with capture installed at ``site`` (cached until a DDL)."""
+        """Tables of ``db`` with capture installed at ``site`` (cached until a DDL).
+
+        ``load`` runs outside the lock (it queries MariaDB); two threads may
+        both load, and either answer is current.
+        """
         key = (site, db)
-        if fresh or key not in self._captured:
-            self._captured[key] = load(db)
-        return self._captured[key]
+        with self._lock:
+            known = None if fresh else self._captured.get(key)
+        if known is not None:
+            return known
+        loaded = load(db)
+        with self._lock:
+            self._captured[key] = loaded
+        return loaded
 
     def forget_captured(self, site: str) -> None:
         """Drop what is known about captured tables at ``site`` (after a DDL)."""
-        for key in [k for k in self._captured if k[0] == site]:
-            self._captured.pop(key, None)
+        with self._lock:
+            for key in [k for k in self._captured if k[0] == site]:
+                del self._captured[key]
 
     def forget_owner(self, range_name: str) -> None:
         """Drop the cached owner (after a FencedError)."""
-        self._owners.pop(range_name, None)
+        with self._lock:
+            self._owners.pop(range_name, None)
 
     def close(self) -> None:
         """Close the store session."""
