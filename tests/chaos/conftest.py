@@ -38,6 +38,19 @@ from tests.chaos.history import check as check_history
 LEASE_TTL = "2"
 
 
+def wait_until(condition: Callable[[], object], what: str, seconds: float = 30) -> None:
+    """Poll ``condition`` until it holds; fail saying ``what`` did not happen.
+
+    Processes start slowly on a loaded machine: tests wait for what they
+    need (a writer's first commits, traffic on a link) instead of sleeping.
+    """
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {seconds:g} s: {what}")
+        time.sleep(0.1)
+
+
 @dataclass
 class WriterProcess:
     """A running ``tests.chaos.writer`` and the file of its outcomes."""
@@ -60,6 +73,11 @@ class WriterProcess:
             time.sleep(0.05)
         log = self.out.with_suffix(".log")
         raise AssertionError(f"writer {self.name} did not start: {log.read_text()[-2000:]}")
+
+    def wait_acks(self, n: int = 5, seconds: float = 30) -> None:
+        """Wait until ``n`` commits of this writer were acknowledged."""
+        wait_until(lambda: self.outcomes()["ack"] >= n,
+                   f"writer {self.name} has not had {n} commits acknowledged", seconds)  # fmt: skip
 
     def outcomes(self) -> Counter[str]:
         """Outcomes recorded so far (the process may still be running)."""

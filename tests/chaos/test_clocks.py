@@ -10,19 +10,20 @@ hangs Python's timed waits).
 What these tests found about liveness (dc2 runs 5 s ahead, dc1's agent is
 killed, writers in mode route):
 
-- safety holds: the history checker finds nothing lost, duplicated or
-  split, whichever site takes over;
-- the skewed agent compares its own ``time.time()`` with heartbeat times
-  written by Cassandra (``toTimestamp(now())``), so every heartbeat looks at
-  least 5 s old to it, older than ``stale_site_after`` (5 s): it sees no live
-  candidate, itself included ("no site is the best candidate"), and never
-  promotes;
-- the healthy replica dc3 ranks candidates by applied position, then
-  priority, then name, and dc2 wins a tie by name. Under load dc3 was ahead
-  at the moment of the kill and took over 2.5 s after it (as without skew).
-  With the writers stopped first, both replicas report the same position:
-  dc3 waits for dc2, dc2 waits for nobody, and no failover happens at all
-  (the second test; it fails on this agent defect, not on a test one).
+- safety held in every run: the history checker found nothing lost,
+  duplicated or split, whichever site took over;
+- an agent that judges a heartbeat's age as its own ``time.time()`` minus
+  the heartbeat time Cassandra wrote (``toTimestamp(now())``), as the agent
+  of issue 12's first fix did, sees every heartbeat at least 5 s old, older
+  than ``stale_site_after`` (5 s): no live candidate, itself included ("no
+  site is the best candidate"). The healthy replica dc3 ranks candidates by
+  applied position, then priority, then name, and dc2 wins a tie by name.
+  Under load dc3 happened to be ahead and took over 2.5 s after the kill;
+  with the writers stopped first (both replicas at the tail, the second
+  test) dc3 waited for dc2, dc2 for nobody, and no failover came in 20 s;
+- an agent that judges heartbeats by when it saw them change, on its own
+  clock, is immune: the skewed dc2 won the tie and opened 5.2 s after the
+  kill, dc3 under load 2.5 s (as without skew).
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ def test_agent_with_its_clock_5s_ahead_does_nothing_unsafe(make_cluster) -> None
     cluster.start_agent("dc2", env=skewed)
     cluster.start_agent("dc3")
     for site in ("dc2", "dc3"):
-        cluster.start_writer(f"w{site}", site)
-    time.sleep(3)  # the skewed agent replays, heartbeats and reports like the others
+        cluster.start_writer(f"w{site}", site).wait_acks()
+    cluster.wait_caught_up(db, ["dc2"])  # the skewed agent replays like the others
+    time.sleep(1)
     killed_at = time.monotonic()
     cluster.kill_agent("dc1")  # the owner's lease lapses; its MariaDB stays up
     try:
@@ -104,8 +106,7 @@ def test_failover_happens_when_the_skewed_agent_ties_with_a_healthy_one(make_clu
     cluster.start_agent("dc1")
     cluster.start_agent("dc2", env=skewed)
     cluster.start_agent("dc3")
-    cluster.start_writer("wdc3", "dc3")
-    time.sleep(2)
+    cluster.start_writer("wdc3", "dc3").wait_acks()
     cluster.stop_writers()
     cluster.wait_caught_up(db, ["dc1", "dc2", "dc3"])
     time.sleep(1.5)  # both replicas have reported their (equal) positions to the store

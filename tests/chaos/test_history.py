@@ -32,7 +32,7 @@ def test_checker_passes_a_clean_run_and_flags_every_kind_of_violation(make_clust
     db = cluster.ranges[0]
     cluster.create_history_table(db)
     writer = cluster.start_writer("w", "dc1")
-    time.sleep(1)
+    writer.wait_acks()
     clean = cluster.check_history()
     assert clean.ok and clean.counts["ack"] > 0, str(clean)
 

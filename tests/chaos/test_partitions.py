@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from tests.chaos.conftest import Cluster, WriterProcess
+from tests.chaos.conftest import Cluster, WriterProcess, wait_until
 from tests.chaos.faults import Faults, Link
 from tests.chaos.history import Attempt, load_attempts
 
@@ -65,8 +65,8 @@ def test_owner_blackholed_from_the_store_stops_acknowledging_and_is_fenced(
     _wait_lease(cluster, "dc1")
     cut_off = cluster.start_writer("dc1", "dc1", config=cluster.variant("app-dc1", store=app_link))
     healthy = cluster.start_writer("dc3", "dc3")  # mode route: commits at the owner
-    time.sleep(2)
-    assert cut_off.outcomes()["ack"] > 0, "no commit went through the link before the cut"
+    cut_off.wait_acks()
+    healthy.wait_acks()
     assert agent_link.bytes["up"] > 0 and app_link.bytes["up"] > 0, "traffic bypassed the links"
 
     cut_at = time.time()
@@ -106,8 +106,9 @@ def test_replica_losing_the_stores_replies_catches_up_after_the_heal(
     link = faults.link("dc3-agent-store", _store_target(cluster))
     _start_agents(cluster, {"dc3": link})
     writer = cluster.start_writer("dc1", "dc1")
-    time.sleep(1.5)
-    assert link.bytes["down"] > 0, "dc3's agent did not reach the store through the link"
+    writer.wait_acks()
+    wait_until(lambda: link.bytes["down"] > 0, "dc3's agent did not reach the store via the link")
+    cluster.wait_caught_up(db, ["dc3"])  # dc3 replays through the link before it is cut
     cut_at = time.time()
     link.lose("down")
     time.sleep(4)
@@ -150,8 +151,8 @@ def test_store_slower_than_the_commit_timeout_fails_commits_clearly(
     writer = cluster.start_writer(
         "dc1", "dc1", config=cluster.variant("app-dc1", store=link), extra=["--store-timeout", "1"]
     )
-    time.sleep(1.5)
-    assert writer.outcomes()["ack"] > 0 and link.bytes["up"] > 0, "no commit through the link"
+    writer.wait_acks()
+    assert link.bytes["up"] > 0, "the writer's commits bypassed the link"
     slow_at = time.time()
     link.delay(1.5)
     time.sleep(18)
@@ -182,7 +183,8 @@ def test_app_to_database_link_reset_under_load(make_cluster, faults: Faults) -> 
     link = faults.link("dc1-app-db", (dc1.host, dc1.port))
     config = cluster.variant("app-db", sites={"dc1": link})
     writer = cluster.start_writer("dc1", "dc1", config=config, threads=3)
-    time.sleep(1.5)
+    writer.wait_acks()
+    assert link.bytes["up"] > 0, "the writer's sessions bypassed the link"
     for _ in range(3):
         link.cut()
         time.sleep(0.3)

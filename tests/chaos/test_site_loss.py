@@ -14,14 +14,14 @@ import time
 from tests.chaos.conftest import Cluster
 
 
-def _first_ack_after(cluster: Cluster, when: float) -> float | None:
-    """Wall time of the first acknowledged commit begun after ``when`` (any writer)."""
+def _first_ack_at(cluster: Cluster, site: str, when: float) -> float | None:
+    """Wall time of the first commit acknowledged at ``site`` and begun after ``when``."""
     from tests.chaos.history import load_attempts
 
     acks = [
         a.ended
         for a in load_attempts(w.out for w in cluster.writers).values()
-        if a.outcome == "ack" and a.commit_at and a.commit_at > when and a.ended
+        if a.outcome == "ack" and a.site == site and (a.commit_at or 0) > when and a.ended
     ]
     return min(acks) if acks else None
 
@@ -31,14 +31,13 @@ def test_whole_owner_site_killed_under_load_loses_nothing(make_cluster) -> None:
     db = cluster.ranges[0]
     cluster.create_history_table(db)
     for site in ("dc1", "dc2", "dc3"):  # route: each writer commits at the owner, wherever it is
-        cluster.start_writer(f"w{site}", site)
-    time.sleep(2)
-    killed_at = time.time()
+        cluster.start_writer(f"w{site}", site).wait_acks()
     cluster.kill_agent("dc1")
     cluster.sandbox.kill("dc1")
+    killed_at = time.time()
     new_owner = cluster.wait_owner(db, not_site="dc1", seconds=30)
     deadline = time.monotonic() + 30
-    while (first := _first_ack_after(cluster, killed_at)) is None:
+    while (first := _first_ack_at(cluster, new_owner, killed_at)) is None:
         assert time.monotonic() < deadline, (
             f"no commit acknowledged after the kill\n{cluster.agent_logs()}"
         )
