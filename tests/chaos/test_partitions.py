@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import time
 
+import pymysql
+
 from tests.chaos.conftest import Cluster, WriterProcess, wait_until
 from tests.chaos.faults import Faults, Link
 from tests.chaos.history import Attempt, load_attempts
@@ -90,6 +92,17 @@ def test_owner_blackholed_from_the_store_stops_acknowledging_and_is_fenced(
     assert report.n_lost == 0 and report.n_duplicated == 0
     info = cluster.store.describe_range(db)
     assert (info.owner, info.epoch) == (new_owner, 2), "the old owner took the range back"
+    wait_until(lambda: _read_only(cluster, "dc1"), "the old owner's MariaDB is still writable")
+
+
+def _read_only(cluster: Cluster, site: str) -> bool:
+    conn = pymysql.connect(**cluster.cfg.site(site).connect_kwargs(), connect_timeout=5)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@global.read_only")
+            return bool(cur.fetchone()[0])
+    finally:
+        conn.close()
 
 
 def test_replica_losing_the_stores_replies_catches_up_after_the_heal(
