@@ -112,7 +112,7 @@ def test_bad_arguments_are_usage_errors(tmp_path: Path, args: list[str], message
 
 def test_unknown_service_name(tmp_path: Path) -> None:
     done = mdbc("sandbox", "kill", "dc7", "--dir", str(tmp_path))
-    assert done.returncode == 1
+    assert done.returncode == 2, "an unknown service name is bad usage"
     assert "no service 'dc7'" in done.stderr
 
 
