@@ -183,6 +183,8 @@ class Agent:
         self._reported: dict[str, str] | None = None
         self._said: dict[str, str] = {}
         self._watch = LeaseWatch(self.settings.lease_ttl)
+        self._beats: dict[str, tuple[float, float]] = {}  # site -> (heartbeat_at, seen at)
+        self._sites_read_at = 0.0
         self._owned: dict[str, int] = {}  # range -> epoch at which this site owns it
         self._promoting: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
@@ -271,6 +273,7 @@ class Agent:
         self._check_db()
         try:
             self._heartbeat()
+            self._watch_sites()
             paused = self.store.get_setting(PAUSED_SETTING) == "1"
             infos = {name: self.store.describe_range(name) for name in self.cfg.ranges}
             self.store_ok = True
@@ -470,6 +473,33 @@ class Agent:
         self._report_position(view)
         self._trim(view)
 
+    def _live(self, site: SiteInfo) -> bool:
+        """Whether ``site`` heartbeated within ``stale_site_after``, by this process's clock.
+
+        A heartbeat time is written with the store's clock; comparing it
+        with this host's wall clock made an agent whose clock runs 5 s
+        ahead see every site as dead (itself included) and never promote.
+        So a site is live while its heartbeat time keeps *changing*, timed
+        on the monotonic clock. Only the very first sight of a site uses
+        the wall clock, as a guess that the next change corrects.
+        """
+        stale = self.settings.stale_site_after
+        now = time.monotonic()
+        seen = self._beats.get(site.name)
+        if seen is None or seen[0] != site.heartbeat_at:
+            first_and_old = seen is None and time.time() - site.heartbeat_at > stale
+            self._beats[site.name] = (site.heartbeat_at, now - stale if first_and_old else now)
+        return now - self._beats[site.name][1] <= stale
+
+    def _watch_sites(self) -> None:
+        """Read the registry once per heartbeat period, so ``_live`` sees heartbeats change."""
+        now = time.monotonic()
+        if now - self._sites_read_at < self.settings.heartbeat_every:
+            return
+        self._sites_read_at = now
+        for site in self.store.list_sites():
+            self._live(site)
+
     def _previous_owner(self, name: str, epoch: int) -> str | None:
         """Who owned the range before ``epoch`` (from the history), to hand it back to."""
         for change in self.store.history(name, limit=10):
@@ -591,11 +621,7 @@ class Agent:
             return
         sites = {s.name: s for s in self.store.list_sites()}
         owner = sites.get(info.owner or "")
-        owner_db_down = (
-            owner is not None
-            and owner.info.get("db") == "down"
-            and time.time() - owner.heartbeat_at < self.settings.stale_site_after
-        )
+        owner_db_down = owner is not None and owner.info.get("db") == "down" and self._live(owner)
         if not lapsed and not owner_db_down:
             return  # give the owner the time a lease lasts to show (or renew) its lease
         best = self._best_candidate(name, sites, info.owner)
@@ -720,14 +746,13 @@ class Agent:
         Eligible: a fresh heartbeat saying its database is up, and no entry
         of this range that its database refuses.
         """
-        now = time.time()
         applied = self.store.applied_positions(name)
         ranked = []
         for site_name, conf in self.cfg.sites.items():
             if site_name == owner or conf.nofailover:
                 continue
             info = sites.get(site_name)
-            if info is None or now - info.heartbeat_at > self.settings.stale_site_after:
+            if info is None or not self._live(info):
                 continue
             if not _eligible(info, name):
                 continue

@@ -145,6 +145,8 @@ def finish_or_hand_back(
     """
     try:
         return open_as_owner(cfg, store, change, say)
+    except (FencedError, StoreUnavailableError):
+        raise  # the store's own answers (PyMySQL subclasses too): nothing to hand back
     except FAILURES as exc:
         raise _hand_back(cfg, store, change, exc, say) from exc
 

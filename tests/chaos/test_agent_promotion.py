@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -66,13 +67,16 @@ def test_slow_promotion_keeps_its_lease_and_is_not_stolen(
     _table(cluster, db)
     _insert(cluster, db, "dc1", 1)
     agents = in_process_agents(cluster.cfg)
+    # A lease of 3 s renewed every 0.3 s: ten renewals must fail in a row before
+    # it lapses, so a loaded test machine cannot fake the defect.
+    settings = replace(agent_module.AgentSettings(), lease_ttl=3.0, renew_every=0.3)
     for site in SITES:
-        agents.start(site)
+        agents.start(site, settings)
     wait_for("every site caught up", lambda: _caught_up(cluster, db, SITES))
     wait_for("dc1 holds the lease", lambda: cluster.store.get_lease(db) or None)
 
     real = agent_module.finish_or_hand_back
-    slow = 3 * agent_module.AgentSettings().lease_ttl  # the catch-up outlasts a lease
+    slow = 3 * settings.lease_ttl  # the catch-up outlasts a lease
 
     def slow_catch_up(cfg, store, change, say=None):  # type: ignore[no-untyped-def]
         time.sleep(slow)
@@ -93,7 +97,7 @@ def test_slow_promotion_keeps_its_lease_and_is_not_stolen(
         lambda: cluster.store.describe_range(db).state is RangeState.OPEN,
         seconds=30,
     )
-    time.sleep(2 * agent_module.AgentSettings().lease_ttl)
+    time.sleep(2 * settings.lease_ttl)
     history = cluster.store.history(db)
     assert [(h.from_site, h.to_site) for h in history] == [("dc1", first.owner)], history
     rows = {r.site: r for r in collect_status(cluster.cfg, cluster.store)}
