@@ -210,4 +210,6 @@ def _build(r: Reader, cls: type[T], *args: object) -> T:
     try:
         return cls(*args)
     except (TypeError, ValueError) as exc:
-        raise LogFormatError(f"malformed body before offset {r.pos}: {exc}") from None
+        raise LogFormatError(
+            f"malformed body before offset {r.pos}: {exc}", kind="malformed", offset=r.pos
+        ) from None

@@ -12,7 +12,21 @@ Layout (integers big-endian)::
     14+n    4     CRC-32 of bytes [0, 14+n): header and stored body
 
 The CRC covers the header as well as the body so that a flipped flag or
-length bit is caught too, not only damage inside the body. Both lengths are
+length bit is caught too, not only damage inside the body. Every entry of
+format version 1 carries it (the format has had it from its first release),
+so there is no checksum-less variant to accept; a future version that
+changes the checksum gets a new version byte and this reader keeps reading
+version 1.
+
+Why CRC-32 (zlib's, the IEEE polynomial) rather than CRC-32C: both detect
+every burst up to 32 bits and every 1-3 bit error in entries of this size,
+which is what a checksum is for here (bad disks, truncated chunks, a buggy
+writer). zlib's runs in C at memory speed and is in the standard library;
+CRC-32C would need a binary wheel (``crc32c``/``google-crc32c``) or pure
+Python, which checks 64 MiB in seconds instead of milliseconds. Neither is
+authentication: someone who can write to the store can forge a matching
+CRC, which is why the store takes credentials and TLS (see
+``mdbc_py.config``). Both lengths are
 stored so that truncation is reported as such (not as a CRC mismatch) and so
 that decompression can be bounded by the size the writer declared.
 
@@ -125,44 +139,74 @@ def _looks_compressible(parts: list[bytes | bytearray], raw_len: int) -> bool:
     return len(packed) < len(sample) * (1 - _PROBE_MIN_GAIN)
 
 
-def decode(data: bytes | bytearray | memoryview) -> EntryPayload:
+def decode(
+    data: bytes | bytearray | memoryview,
+    *,
+    range_name: str | None = None,
+    seq: int | None = None,
+) -> EntryPayload:
     """Check and parse bytes produced by ``encode``.
 
-    Raises ``LogFormatError`` naming the problem: wrong magic, unknown version
-    or flags, truncated or trailing data, CRC mismatch, bad compression or a
-    malformed body. Large values are sliced out of a ``memoryview``, so each
-    is copied once.
+    Raises ``LogFormatError`` (and nothing else, whatever the bytes) naming
+    the problem: wrong magic, unknown version or flags, truncated or trailing
+    data, checksum mismatch, bad compression or a malformed body. When the
+    caller passes ``range_name`` and ``seq`` (replay, ``mdbc log``) the
+    error carries them and its message names the entry. Large values are
+    sliced out of a ``memoryview``, so each is copied once.
     """
     view = memoryview(data).cast("B")
+    try:
+        return _decode(view)
+    except LogFormatError as exc:
+        raise exc.located(range_name=range_name, seq=seq, size=len(view)) from None
+
+
+def _decode(view: memoryview) -> EntryPayload:
     size = len(view)
     if size < len(MAGIC):
-        raise LogFormatError(f"truncated log entry: {size} bytes, shorter than the magic")
+        raise LogFormatError(
+            f"truncated log entry: {size} bytes, shorter than the magic",
+            kind="truncated",
+            offset=size,
+        )
     if view[: len(MAGIC)] != MAGIC:
         raise LogFormatError(
-            f"not a log entry: magic is {bytes(view[: len(MAGIC)])!r}, expected {MAGIC!r}"
+            f"not a log entry: magic is {bytes(view[: len(MAGIC)])!r}, expected {MAGIC!r}",
+            kind="foreign",
+            offset=0,
         )
     if size > len(MAGIC) and view[len(MAGIC)] != FORMAT_VERSION:
         raise LogFormatError(
             f"unknown log format version {view[len(MAGIC)]}; this mdbc_py reads version "
-            f"{FORMAT_VERSION} (was the entry written by a newer release?)"
+            f"{FORMAT_VERSION} (was the entry written by a newer release?)",
+            kind="version",
+            offset=len(MAGIC),
         )
     if size < HEADER_SIZE + TRAILER_SIZE:
         raise LogFormatError(
             f"truncated log entry: {size} bytes, shorter than header and checksum "
-            f"({HEADER_SIZE + TRAILER_SIZE})"
+            f"({HEADER_SIZE + TRAILER_SIZE})",
+            kind="truncated",
+            offset=size,
         )
     _, _, flags, stored_len, raw_len = _HEADER.unpack_from(view)
     if flags & ~_KNOWN_FLAGS:
-        raise LogFormatError(f"unknown log entry flags 0x{flags:02X}")
+        raise LogFormatError(
+            f"unknown log entry flags 0x{flags:02X}", kind="flags", offset=len(MAGIC) + 1
+        )
     expected = HEADER_SIZE + stored_len + TRAILER_SIZE
     if size < expected:
         raise LogFormatError(
-            f"truncated log entry: header declares {expected} bytes, got {size} (a missing chunk?)"
+            f"truncated log entry: header declares {expected} bytes, got {size} (a missing chunk?)",
+            kind="truncated",
+            offset=size,
         )
     if size > expected:
         raise LogFormatError(
             f"log entry has {size - expected} trailing bytes after its checksum "
-            f"(header declares {expected} bytes)"
+            f"(header declares {expected} bytes)",
+            kind="trailing",
+            offset=expected,
         )
     end = HEADER_SIZE + stored_len
     (stored_crc,) = _CRC.unpack_from(view, end)
@@ -170,14 +214,18 @@ def decode(data: bytes | bytearray | memoryview) -> EntryPayload:
     if actual_crc != stored_crc:
         raise LogFormatError(
             f"log entry checksum mismatch: stored CRC-32 0x{stored_crc:08X}, "
-            f"computed 0x{actual_crc:08X} (data corrupted)"
+            f"computed 0x{actual_crc:08X} (data corrupted)",
+            kind="checksum",
+            offset=end,
         )
     body = view[HEADER_SIZE:end]
     if flags & FLAG_ZLIB:
         body = memoryview(_inflate(body, raw_len))
     elif raw_len != stored_len:
         raise LogFormatError(
-            f"uncompressed log entry declares raw length {raw_len} != stored length {stored_len}"
+            f"uncompressed log entry declares raw length {raw_len} != stored length {stored_len}",
+            kind="malformed",
+            offset=10,
         )
     return decode_body(body)
 
@@ -189,11 +237,19 @@ def _inflate(body: memoryview, raw_len: int) -> bytes:
         # One byte of headroom so an over-long stream is seen, not cut silently.
         out = inflater.decompress(body, raw_len + 1)
     except zlib.error as exc:
-        raise LogFormatError(f"log entry body does not decompress: {exc}") from None
+        raise LogFormatError(
+            f"log entry body does not decompress: {exc}", kind="compression", offset=HEADER_SIZE
+        ) from None
     if len(out) != raw_len or not inflater.eof or inflater.unconsumed_tail:
         raise LogFormatError(
-            f"log entry body decompresses to a different size than the declared {raw_len} bytes"
+            f"log entry body decompresses to a different size than the declared {raw_len} bytes",
+            kind="compression",
+            offset=HEADER_SIZE,
         )
     if inflater.unused_data:
-        raise LogFormatError("log entry body has bytes after the end of its zlib stream")
+        raise LogFormatError(
+            "log entry body has bytes after the end of its zlib stream",
+            kind="compression",
+            offset=HEADER_SIZE,
+        )
     return out

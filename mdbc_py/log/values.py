@@ -305,7 +305,8 @@ def _r_datetime(r: Reader) -> datetime.datetime:
             micro,
             fold=1 if month & _FOLD else 0,
         )
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
+        # OverflowError: a u32 microsecond past C int range (damaged bytes).
         raise r.fail(f"invalid datetime: {exc}", start) from None
 
 
@@ -314,7 +315,8 @@ def _r_date(r: Reader) -> datetime.date:
     year, month, day = r.unpack(_DATE)
     try:
         return datetime.date(year, month, day)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
+        # OverflowError: a u32 microsecond past C int range (damaged bytes).
         raise r.fail(f"invalid date: {exc}", start) from None
 
 
@@ -334,7 +336,8 @@ def _r_time(r: Reader) -> datetime.time:
     hour, minute, second, micro = r.unpack(_TIME)
     try:
         return datetime.time(hour & ~_FOLD, minute, second, micro, fold=1 if hour & _FOLD else 0)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
+        # OverflowError: a u32 microsecond past C int range (damaged bytes).
         raise r.fail(f"invalid time: {exc}", start) from None
 
 

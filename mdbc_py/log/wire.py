@@ -55,7 +55,9 @@ class Reader:
     def fail(self, message: str, at: int | None = None) -> LogFormatError:
         """Build (not raise) a ``LogFormatError`` located at ``at`` or the cursor."""
         where = self.pos if at is None else at
-        return LogFormatError(f"malformed {self.what} at offset {where}: {message}")
+        return LogFormatError(
+            f"malformed {self.what} at offset {where}: {message}", kind="malformed", offset=where
+        )
 
     def take(self, n: int) -> memoryview:
         """Return the next ``n`` bytes as a view (no copy) and advance."""
