@@ -239,7 +239,8 @@ def test_a_missing_password_is_refused_by_name(helm: str) -> None:
 
 def test_monitoring_resources_match_the_service_and_the_rules(helm: str, passwords: Path) -> None:
     example = CHART / "examples" / "so-three-sites.yaml"
-    docs = render(helm, example, "dc3", passwords)
+    assert not by_kind(render(helm, example, "dc3", passwords), "PrometheusRule")
+    docs = render(helm, example, "dc3", passwords, "--set", "metrics.prometheusRule.enabled=true")
     (rule,) = by_kind(docs, "PrometheusRule")
     assert rule["spec"] == yaml.safe_load(RULES.read_text())
     (monitor,) = by_kind(docs, "ServiceMonitor")
