@@ -5,8 +5,18 @@ argument, ``MDBC_CONFIG`` or ``./mdbc.toml``) and a few ``MDBC_*`` environment
 variables may override single values, so that one file can serve a whole
 deployment while each container says which site it is.
 
-Secrets (database passwords) are kept out of ``repr`` and out of every
-``describe()`` output, so printing a configuration never leaks them.
+Secrets (database and store passwords) are kept out of ``repr``, out of
+every ``describe()`` output and out of every error message, so printing a
+configuration or its errors never leaks them. Each password may be written
+inline (``password``), read from a file (``password_file``, e.g. a mounted
+Kubernetes Secret) or from an environment variable the file names
+(``password_env``), so that ``mdbc.toml`` itself holds no secret and can live
+in a ConfigMap; exactly one of the three per secret.
+
+TLS and the store's credentials: ``[store]`` takes ``username`` and a
+password as above, ``[store.tls]`` and ``[sites.NAME.tls]`` name the CA,
+client certificate and key files (see ``mdbc_py.tls``, which also turns
+them into what PyMySQL and cassandra-driver take).
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mdbc_py.errors import ConfigError
+from mdbc_py.tls import TlsConfig, parse_tls
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 """Names of sites and ranges: safe as CQL values, SQL identifiers and file names."""
@@ -31,18 +42,40 @@ DEFAULT_CONFIG_NAME = "mdbc.toml"
 MODES = ("master-slave", "route", "migrate")
 
 TOP_LEVEL_KEYS = ("local_site", "mode", "ranges", "sites", "store")
-SITE_KEYS = ("host", "name", "nofailover", "password", "port", "priority", "unix_socket", "user")
+SITE_KEYS = (
+    "host",
+    "name",
+    "nofailover",
+    "password",
+    "password_env",
+    "password_file",
+    "port",
+    "priority",
+    "tls",
+    "unix_socket",
+    "user",
+)
 STORE_KEYS = (
     "backend",
     "contact_points",
     "keyspace",
     "local_dc",
     "password",
+    "password_env",
+    "password_file",
     "path",
     "port",
     "replication",
+    "tls",
     "username",
 )
+SECRET_KEYS = ("password", "password_file", "password_env")
+"""The three ways of giving one password; a table may use exactly one."""
+
+MAX_SECRET_FILE_BYTES = 4096
+"""A password file larger than this is surely the wrong file (a key, a log)."""
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RANGE_KEYS = ("database", "initial_owner", "tables")
 
 MINIMAL_STORE_EXAMPLE = (
@@ -81,9 +114,20 @@ class SiteConfig:
     unix_socket: str | None = None
     priority: int = 100
     nofailover: bool = False
+    password_file: str | None = None
+    """Where ``password`` was read from, if from a file (written back by ``to_toml``)."""
+    password_env: str | None = None
+    """The environment variable ``password`` was read from, if any."""
+    tls: TlsConfig | None = None
+    """TLS toward this site's MariaDB (``[sites.NAME.tls]``), or None for plaintext."""
 
     def connect_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``pymysql.connect`` that reach this site."""
+        """Keyword arguments for ``pymysql.connect`` that reach this site.
+
+        With ``[sites.NAME.tls]`` they include PyMySQL's ``ssl`` dict, so the
+        driver, the agent and the CLI, which all connect through here, use
+        TLS alike.
+        """
         kwargs: dict[str, Any] = {
             "host": self.host,
             "port": self.port,
@@ -92,11 +136,13 @@ class SiteConfig:
         }
         if self.unix_socket:
             kwargs["unix_socket"] = self.unix_socket
+        if self.tls is not None:
+            kwargs["ssl"] = self.tls.pymysql_ssl()
         return kwargs
 
     def describe(self) -> dict[str, Any]:
-        """A printable view of the site, without its password."""
-        return {
+        """A printable view of the site, without its password (a file or variable name shows)."""
+        view: dict[str, Any] = {
             "name": self.name,
             "host": self.host,
             "port": self.port,
@@ -104,6 +150,13 @@ class SiteConfig:
             "priority": self.priority,
             "nofailover": self.nofailover,
         }
+        if self.password_file:
+            view["password_file"] = self.password_file
+        if self.password_env:
+            view["password_env"] = self.password_env
+        if self.tls is not None:
+            view["tls"] = self.tls.describe()
+        return view
 
 
 @dataclass(frozen=True)
@@ -125,6 +178,10 @@ class StoreConfig:
     path: str | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    password_file: str | None = None
+    password_env: str | None = None
+    tls: TlsConfig | None = None
+    """Client TLS toward Cassandra (``[store.tls]``), or None for plaintext."""
 
     def describe(self) -> dict[str, Any]:
         """A printable view of the store, without its password."""
@@ -136,6 +193,14 @@ class StoreConfig:
                 keyspace=self.keyspace,
                 replication=dict(self.replication),
             )
+            if self.username:
+                view["username"] = self.username
+            if self.password_file:
+                view["password_file"] = self.password_file
+            if self.password_env:
+                view["password_env"] = self.password_env
+            if self.tls is not None:
+                view["tls"] = self.tls.describe()
         else:
             view["path"] = self.path
         return view
@@ -229,7 +294,108 @@ def _wrong_type(where: str, exc: Exception) -> ConfigError:
     return ConfigError(f"{where}: a value has the wrong type ({exc})", table=where)
 
 
-def _parse_site(name: str, raw: object) -> SiteConfig:
+@dataclass(frozen=True)
+class Secret:
+    """A password and where it came from; ``repr`` shows the source, never the value."""
+
+    value: str | None = field(default=None, repr=False)
+    file: str | None = None
+    env: str | None = None
+
+
+def read_secret(table: Mapping[str, Any], where: str, base: Path | None) -> Secret:
+    """The password of ``table`` from ``password``, ``password_file`` or ``password_env``.
+
+    Exactly one may be set (two would leave it unclear which one wins, and
+    a forgotten inline password would outlive the rotation of the file).
+    A file is read whole, minus one trailing newline (``echo pw > file``
+    adds one; Kubernetes Secrets have none); a relative path is taken from
+    the configuration file's folder (and kept absolute, so ``to_toml``
+    output works from anywhere). Every error names the key, the file or
+    the variable, never the value.
+    """
+    given = [k for k in SECRET_KEYS if k in table]
+    if len(given) > 1:
+        raise ConfigError(
+            f"{where}: {' and '.join(map(repr, given))} are both set; give the password "
+            "one way only (password, password_file or password_env)",
+            key=given[1],
+            table=where,
+        )
+    if not given:
+        return Secret()
+    key = given[0]
+    raw = table[key]
+    if not isinstance(raw, str):
+        raise ConfigError(
+            f"{where}: {key!r} must be a string, got a value of type {type(raw).__name__}",
+            key=key,
+            table=where,
+        )
+    if key == "password":
+        return Secret(value=raw)
+    if key == "password_env":
+        return Secret(value=_secret_from_env(raw, where), env=raw)
+    path = raw if base is None or os.path.isabs(raw) else str(base / raw)
+    return Secret(value=_secret_from_file(path, where), file=path)
+
+
+def _secret_from_env(name: str, where: str) -> str:
+    if not _ENV_NAME.match(name):
+        raise ConfigError(
+            f"{where}: 'password_env' must name an environment variable "
+            "(letters, digits and '_', not starting with a digit)",
+            key="password_env",
+            table=where,
+        )
+    value = os.environ.get(name)
+    if value is None:
+        raise ConfigError(
+            f"{where}: environment variable {name} (named by 'password_env') is not set",
+            key="password_env",
+            table=where,
+        )
+    if not value:
+        raise ConfigError(
+            f"{where}: environment variable {name} (named by 'password_env') is empty",
+            key="password_env",
+            table=where,
+        )
+    return value
+
+
+def _secret_from_file(path: str, where: str) -> str:
+    def fail(what: str) -> ConfigError:
+        return ConfigError(
+            f"{where}: password_file {path!r} {what}", key="password_file", table=where
+        )
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SECRET_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise fail("does not exist") from None
+    except IsADirectoryError:
+        raise fail("is a directory, not a file") from None
+    except PermissionError:
+        raise fail(f"is not readable by this user (uid {os.getuid()})") from None
+    except OSError as exc:
+        raise fail(f"cannot be read: {exc.strerror}") from None
+    if len(data) > MAX_SECRET_FILE_BYTES:
+        raise fail(f"is larger than {MAX_SECRET_FILE_BYTES} bytes: not a password file?")
+    if data.endswith(b"\r\n"):
+        data = data[:-2]
+    elif data.endswith(b"\n"):
+        data = data[:-1]
+    if not data:
+        raise fail("is empty (is the secret mounted?)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise fail("is not UTF-8 text") from None
+
+
+def _parse_site(name: str, raw: object, base: Path | None = None) -> SiteConfig:
     where = f"[sites.{name}]"
     check_name("site", name)
     raw = _table(raw, where)
@@ -241,15 +407,19 @@ def _parse_site(name: str, raw: object) -> SiteConfig:
             key="name",
             table=where,
         )
+    secret = read_secret(raw, where, base)
     return SiteConfig(
         name=name,
         host=str(raw.get("host", "127.0.0.1")),
         port=_int(raw, "port", where),
         user=str(raw.get("user", "mdbc")),
-        password=str(raw.get("password", "")),
+        password=secret.value or "",
         unix_socket=raw.get("unix_socket"),
         priority=_int(raw, "priority", where, 100),
         nofailover=bool(raw.get("nofailover", False)),
+        password_file=secret.file,
+        password_env=secret.env,
+        tls=parse_tls(raw["tls"], f"[sites.{name}.tls]", base) if "tls" in raw else None,
     )
 
 
@@ -288,6 +458,18 @@ def _store_values(raw: Mapping[str, Any], base: Path | None) -> StoreConfig:
         points = [p.strip() for p in points.split(",") if p.strip()]
     keyspace = str(raw.get("keyspace", "mdbc"))
     check_name("keyspace", keyspace)
+    secret = read_secret(raw, "[store]", base)
+    username = raw.get("username")
+    if username is not None and (not isinstance(username, str) or not username):
+        raise ConfigError(
+            "[store]: 'username' must be a non-empty string", key="username", table="[store]"
+        )
+    if secret.value is not None and username is None:
+        raise ConfigError(
+            "[store]: a password is set but no 'username' to log in with",
+            key="username",
+            table="[store]",
+        )
     return StoreConfig(
         backend=backend,
         contact_points=tuple(points),
@@ -298,8 +480,11 @@ def _store_values(raw: Mapping[str, Any], base: Path | None) -> StoreConfig:
             raw.get("replication", {"class": "SimpleStrategy", "replication_factor": 1})
         ),
         path=path,
-        username=raw.get("username"),
-        password=raw.get("password"),
+        username=username,
+        password=secret.value,
+        password_file=secret.file,
+        password_env=secret.env,
+        tls=parse_tls(raw["tls"], "[store.tls]", base) if "tls" in raw else None,
     )
 
 
@@ -332,7 +517,9 @@ def from_mapping(
     Every table is checked for unknown keys before any value is used.
     """
     check_keys(data, TOP_LEVEL_KEYS, "the top level")
-    sites = {n: _parse_site(n, s) for n, s in _table(data.get("sites", {}), "[sites]").items()}
+    sites = {
+        n: _parse_site(n, s, base) for n, s in _table(data.get("sites", {}), "[sites]").items()
+    }
     if "store" not in data:
         raise ConfigError(
             "the [store] table is missing: it says where the MUSIC store is. "
@@ -418,10 +605,21 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
+def _secret_lines(value: str | None, file: str | None, env: str | None) -> list[str]:
+    """Write a password back the way it was given: a file or variable stays a reference."""
+    if file:
+        return [f"password_file = {_toml_value(file)}"]
+    if env:
+        return [f"password_env = {_toml_value(env)}"]
+    return [f"password = {_toml_value(value or '')}"]
+
+
 def to_toml(cfg: Config) -> str:
     """The configuration as TOML that ``load`` reads back to an equal Config.
 
-    It contains the sites' passwords: write it with mode 0600 (``save``).
+    Passwords given inline are written inline: write it with mode 0600
+    (``save``). Those read from a file or variable are written as that
+    reference, never as the value.
     """
     lines = [f"mode = {_toml_value(cfg.mode)}"]
     if cfg.local_site:
@@ -439,7 +637,9 @@ def to_toml(cfg: Config) -> str:
             lines.append(f"local_dc = {_toml_value(store.local_dc)}")
         if store.username:
             lines.append(f"username = {_toml_value(store.username)}")
-            lines.append(f"password = {_toml_value(store.password or '')}")
+            lines += _secret_lines(store.password, store.password_file, store.password_env)
+        if store.tls is not None:
+            lines += ["", "[store.tls]", *store.tls.toml_lines()]
     else:
         lines.append(f"path = {_toml_value(store.path)}")
     for site in cfg.sites.values():
@@ -449,12 +649,14 @@ def to_toml(cfg: Config) -> str:
             f"host = {_toml_value(site.host)}",
             f"port = {site.port}",
             f"user = {_toml_value(site.user)}",
-            f"password = {_toml_value(site.password)}",
+            *_secret_lines(site.password, site.password_file, site.password_env),
             f"priority = {site.priority}",
             f"nofailover = {_toml_value(site.nofailover)}",
         ]
         if site.unix_socket:
             lines.append(f"unix_socket = {_toml_value(site.unix_socket)}")
+        if site.tls is not None:
+            lines += ["", f"[sites.{site.name}.tls]", *site.tls.toml_lines()]
     for rng in cfg.ranges.values():
         lines += ["", f"[ranges.{rng.name}]", f"database = {_toml_value(rng.database)}"]
         if rng.tables is not None:

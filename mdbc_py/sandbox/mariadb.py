@@ -105,10 +105,18 @@ def _accepts_root(record: ServiceRecord) -> bool:
 
 
 def create_admin_account(record: ServiceRecord, password: str) -> None:
-    """Create (or re-key) the ``mdbc`` account the configuration file names."""
+    """Create (or re-key) the ``mdbc`` account the configuration file names.
+
+    The session stops writing to the binary log first: MariaDB logs
+    ``CREATE USER ... IDENTIFIED BY`` / ``ALTER USER`` as statements, and
+    with the password in them the binlog would hold it in plain text on
+    disk after every start. Each site creates its own account, so no
+    replica needs these events.
+    """
     conn = _root_connection(record)
     try:
         with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_log_bin = 0")
             for host in ("127.0.0.1", "localhost"):
                 cur.execute(
                     f"CREATE USER IF NOT EXISTS '{ADMIN_USER}'@'{host}' IDENTIFIED BY %s",
