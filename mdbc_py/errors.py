@@ -92,7 +92,12 @@ class StoreUnavailableError(RetryableError):
 
     Not enough replicas answered, or the store timed out. Nothing was
     committed; once the store is back the transaction can be run again.
+    ``operation`` names what the store was doing and ``cause`` the driver's
+    own error, when the store raised it.
     """
+
+    operation: str | None = None
+    cause: str | None = None
 
 
 class FencedError(RetryableError):
@@ -101,7 +106,16 @@ class FencedError(RetryableError):
     Raised when an append carries a stale epoch. The local transaction has
     been rolled back; the application should retry, which reaches the new
     owner (mode ``route``) or raises ``NotOwnerError`` (mode ``master-slave``).
+    ``epoch`` is the refused epoch and ``epoch_owner`` the site that held
+    it; ``current_epoch``, ``owner`` and ``state`` describe the range now.
     """
+
+    range_name: str | None = None
+    epoch: int | None = None
+    epoch_owner: str | None = None
+    current_epoch: int | None = None
+    owner: str | None = None
+    state: object = None
 
 
 class FailoverError(RetryableError):
@@ -121,7 +135,13 @@ class CommitOutcomeUnknownError(MdbcError, OperationalError):
 
     Raised only when the store could not be asked whether the transaction id
     is in the log. Never retry blindly: look the transaction id up first.
+    ``txid`` is the caller's transaction, ``txids`` every transaction of the
+    append it was part of, ``range_name`` the range.
     """
+
+    range_name: str | None = None
+    txid: str | None = None
+    txids: tuple[str, ...] = ()
 
 
 class CrossRangeError(MdbcError, ProgrammingError):

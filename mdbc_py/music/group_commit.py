@@ -19,9 +19,10 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
+from mdbc_py.errors import CommitOutcomeUnknownError
 from mdbc_py.log.chunks import check_size
 from mdbc_py.music.model import NewEntry
-from mdbc_py.music.store import MusicStore
+from mdbc_py.music.store import MusicStore, with_facts
 
 MAX_GROUP_ENTRIES = 256
 MAX_GROUP_BYTES = 4 * 1024 * 1024
@@ -120,7 +121,7 @@ class GroupCommitter:
             seqs = self.store.append(range_name, group[0].epoch, [s.entry for s in group])
         except BaseException as exc:  # every waiter must learn the outcome, whatever it is
             for slot in group:
-                slot.error = exc
+                slot.error = _own_error(exc, range_name, slot, group)
                 slot.done.set()
             self._hand_over(queue)
             if not isinstance(exc, Exception):
@@ -141,3 +142,32 @@ class GroupCommitter:
                 nxt.done.set()
             else:
                 queue.leader_active = False
+
+
+def _own_error(
+    exc: BaseException, range_name: str, slot: _Slot, group: list[_Slot]
+) -> BaseException:
+    """The error ``slot``'s caller gets when the append carrying its entry failed.
+
+    An unknown outcome is about each transaction of the append: every caller
+    gets an error of its own that names *its* transaction id (``.txid``),
+    the one it must look up before retrying, and every id of the append
+    (``.txids``). Other errors (fenced, store down) are the same for all.
+    """
+    if not isinstance(exc, CommitOutcomeUnknownError):
+        return exc
+    txid = slot.entry.txid
+    if len(group) == 1 and exc.txid == txid:
+        return exc
+    own = with_facts(
+        CommitOutcomeUnknownError(
+            f"append to range {range_name!r}, carrying {len(group)} transactions, timed out "
+            "after it was sent, and the store could not be asked whether it happened; look "
+            f"transaction {txid!r} up in the log before retrying"
+        ),
+        range_name=range_name,
+        txid=txid,
+        txids=tuple(s.entry.txid for s in group),
+    )
+    own.__cause__ = exc
+    return own
