@@ -90,6 +90,7 @@ def status(config_path: str | None, fmt: str) -> None:
             "lag_seconds",
             "lease",
             "heartbeat_age",
+            "error",
         ],
         fmt,
     )

@@ -7,7 +7,9 @@ this module, so that all of them answer the same way:
 - exit 1: the operation failed, or (``status``, ``verify``) something is
   unhealthy or unreachable; one line says what and what to do;
 - exit 2: bad usage: an unknown option, range or site, or a configuration
-  file that is missing, unreadable or invalid. One line, no traceback.
+  file that is missing, unreadable or invalid. One line, no traceback;
+- exit 3 (``mdbc agent`` only): another agent already runs for the site
+  (one agent per site, enforced through the store); nothing was done.
 """
 
 from __future__ import annotations

@@ -93,5 +93,9 @@ def unhealthy_rows(rows: Iterable[Mapping[str, object]]) -> list[Problem]:
         role, state = row.get("role"), str(row.get("state"))
         healthy = HEALTHY_OWNER_STATES if role == "owner" else HEALTHY_REPLICA_STATES
         if state not in healthy:
-            problems.append(Problem(str(row.get("site")), f"range {row.get('range')} is {state}"))
+            error = row.get("error")
+            why = f": {error}" if error else ""
+            problems.append(
+                Problem(str(row.get("site")), f"range {row.get('range')} is {state}{why}")
+            )
     return problems
