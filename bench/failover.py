@@ -46,8 +46,9 @@ from bench.common import progress
 from mdbc_py.admin.init import initialize
 from mdbc_py.capture.naming import stage_database
 from mdbc_py.config import Config, RangeConfig, load, save
+from mdbc_py.core import positions
 from mdbc_py.music import open_store
-from mdbc_py.replication import positions, replay
+from mdbc_py.replication import replay
 from mdbc_py.replication.sites import connect_site
 from mdbc_py.sandbox import Sandbox
 

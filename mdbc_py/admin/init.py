@@ -17,8 +17,8 @@ from pymysql.cursors import Cursor
 
 from mdbc_py import capture
 from mdbc_py.config import Config
+from mdbc_py.core import apply, positions
 from mdbc_py.music import MusicStore, RangeInfo, open_store
-from mdbc_py.replication import apply, positions
 
 
 @dataclass

@@ -56,7 +56,7 @@ What is and is not captured:
 - Triggers fire for every writer; rows that a writer bypassing the driver
   committed stay in the shadow and are reported by :func:`out_of_band`.
 - ``DROP DATABASE`` through the driver also removes the stage database
-  (``replication.apply.recapture``), unless out-of-band rows wait in it.
+  (``core.apply.recapture``), unless out-of-band rows wait in it.
 - After a DDL the triggers must be regenerated (:func:`install_table`):
   until then an added column is missing from images, and a dropped or
   renamed column makes every write to the table fail.

@@ -13,7 +13,7 @@ table gets a guard,
     IF @mdbc_replay IS NULL THEN <the trigger's body>; END IF
 
 which is true for every session except a replay session (see
-``mdbc_py.replication.apply.begin_replay``). The application sees the same
+``mdbc_py.core.apply.begin_replay``). The application sees the same
 behaviour; only ``SHOW CREATE TRIGGER`` shows the guard.
 
 Guards are added when capture is installed or regenerated (``mdbc init``,

@@ -3,7 +3,7 @@
 A session opened with ``CLIENT.MULTI_STATEMENTS`` takes ``a; b; c`` as one
 request and answers with one result per statement; the commit path uses it
 to cut its round trips (see :mod:`mdbc_py.capture.collect` and
-:func:`mdbc_py.driver.commit.local_commit`). Without the flag the same
+:func:`mdbc_py.core.commit.local_commit`). Without the flag the same
 statements go one by one, with the same handling.
 """
 

@@ -68,7 +68,7 @@ class Taken:
     and ``expected`` how many rows each must delete. They must run in the
     same transaction before its ``COMMIT``; the commit path sends them in
     the same round trip as the commit itself (see
-    :func:`mdbc_py.driver.commit.local_commit`).
+    :func:`mdbc_py.core.commit.local_commit`).
     """
 
     changes: list[RowChange]

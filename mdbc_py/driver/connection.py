@@ -32,7 +32,8 @@ from pymysql.cursors import Cursor
 from mdbc_py import capture, errors
 from mdbc_py.capture.collect import Taken
 from mdbc_py.config import Config, SiteConfig, load
-from mdbc_py.driver import commit as commit_path
+from mdbc_py.core import apply, positions
+from mdbc_py.core import commit as commit_path
 from mdbc_py.driver.runtime import Runtime
 from mdbc_py.driver.transaction import Transaction
 from mdbc_py.errors import (
@@ -49,7 +50,6 @@ from mdbc_py.errors import (
 from mdbc_py.log import DdlStatement
 from mdbc_py.log.chunks import check_size
 from mdbc_py.music import RangeInfo, RangeState
-from mdbc_py.replication import apply, positions
 from mdbc_py.sql import Kind, Statement, TableRef, Tcl, classify
 from mdbc_py.sql.keys import missing_primary_key
 

@@ -10,11 +10,13 @@ before a write is sent, DDL logging, and the commit of autocommit writes.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mdbc_py.driver.connection import Connection
 from mdbc_py.errors import InterfaceError, ProgrammingError
 from mdbc_py.sql import Kind, Statement
+
+if TYPE_CHECKING:  # the connection imports this module; a cursor only needs its type
+    from mdbc_py.driver.connection import Connection
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 

@@ -58,6 +58,7 @@ from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
 from mdbc_py.config import Config
+from mdbc_py.core import positions
 from mdbc_py.errors import (
     FencedError,
     MdbcError,
@@ -76,7 +77,7 @@ from mdbc_py.music import (
     open_store,
 )
 from mdbc_py.music.lease_watch import LeaseWatch
-from mdbc_py.replication import positions, replay
+from mdbc_py.replication import replay
 from mdbc_py.replication.promote import PromotionError, finish_or_hand_back
 from mdbc_py.replication.replay import ApplyFailedError
 from mdbc_py.replication.sites import SiteUnreachableError, connect_site, set_read_only

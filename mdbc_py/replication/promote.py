@@ -33,9 +33,10 @@ import pymysql
 from pymysql.cursors import Cursor
 
 from mdbc_py.config import Config
+from mdbc_py.core import positions
 from mdbc_py.errors import FencedError, MdbcError, OperationalError, StoreUnavailableError
 from mdbc_py.music import MusicStore, OwnerChange, RangeInfo, RangeState
-from mdbc_py.replication import positions, replay
+from mdbc_py.replication import replay
 from mdbc_py.replication.replay import ApplyFailedError
 from mdbc_py.replication.sites import SiteUnreachableError, connect_site, set_read_only
 

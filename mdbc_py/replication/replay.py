@@ -25,10 +25,10 @@ import pymysql
 from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
+from mdbc_py.core import apply, positions
 from mdbc_py.errors import MdbcError, OperationalError
 from mdbc_py.log import EntryPayload, decode
 from mdbc_py.music import MusicStore
-from mdbc_py.replication import apply, positions
 
 log = logging.getLogger(__name__)
 

@@ -38,6 +38,8 @@ from pymysql.cursors import Cursor
 
 from mdbc_py import capture
 from mdbc_py.config import Config, RangeConfig
+from mdbc_py.core import apply, positions
+from mdbc_py.core.positions import META_DB
 from mdbc_py.errors import (
     MdbcError,
     OperationalError,
@@ -46,8 +48,7 @@ from mdbc_py.errors import (
     UnknownRangeError,
 )
 from mdbc_py.music import MusicStore
-from mdbc_py.replication import apply, positions, replay, snapshot
-from mdbc_py.replication.positions import META_DB
+from mdbc_py.replication import replay, snapshot
 from mdbc_py.replication.snapshot import SiteUnreachableError, connect_site, qualified
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
 from mdbc_py.config import Config
+from mdbc_py.core import apply
 from mdbc_py.errors import MdbcError, OperationalError
-from mdbc_py.replication import apply
 
 CONNECT_TIMEOUT = 3
 

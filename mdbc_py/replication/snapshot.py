@@ -48,9 +48,9 @@ from mdbc_py.capture import shadow_name, stage_database
 from mdbc_py.capture.naming import RESERVED_PREFIX, is_internal_table
 from mdbc_py.capture.schema import read_tables
 from mdbc_py.config import RangeConfig
+from mdbc_py.core.apply import quote_ident, sql_value
+from mdbc_py.core.positions import META_DB
 from mdbc_py.errors import MdbcError, OperationalError
-from mdbc_py.replication.apply import quote_ident, sql_value
-from mdbc_py.replication.positions import META_DB
 from mdbc_py.replication.sites import SiteUnreachableError, connect_site
 
 __all__ = [

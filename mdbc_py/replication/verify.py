@@ -56,9 +56,10 @@ from pymysql.cursors import Cursor
 
 from mdbc_py import capture
 from mdbc_py.config import Config, RangeConfig
+from mdbc_py.core import apply, positions
 from mdbc_py.errors import MdbcError, OperationalError, TrimmedError, UnknownRangeError
 from mdbc_py.music import MusicStore
-from mdbc_py.replication import apply, positions, replay
+from mdbc_py.replication import replay
 from mdbc_py.replication.snapshot import (
     SiteUnreachableError,
     connect_site,

@@ -26,8 +26,8 @@ import pymysql
 from pymysql.connections import Connection
 
 from mdbc_py.config import Config
+from mdbc_py.core import positions
 from mdbc_py.music import MusicStore
-from mdbc_py.replication import positions
 from mdbc_py.workload.model import COMPLETE, FINAL_STATES, SoDatabases, q
 
 

@@ -263,7 +263,7 @@ class Cluster:
 
 def site_position(cfg: Config, site: str, range_name: str) -> int:
     """The contiguous applied position of ``site`` read from its own database."""
-    from mdbc_py.replication import positions
+    from mdbc_py.core import positions
 
     conn = pymysql.connect(**cfg.site(site).connect_kwargs(), connect_timeout=2)
     try:

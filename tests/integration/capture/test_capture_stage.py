@@ -15,7 +15,7 @@ from pymysql.connections import Connection
 from mdbc_py import capture
 from mdbc_py.capture import sqlgen
 from mdbc_py.capture.schema import read_tables
-from mdbc_py.replication import apply
+from mdbc_py.core import apply
 from tests.integration.capture.conftest import Connect, run_sql
 
 pytestmark = pytest.mark.services

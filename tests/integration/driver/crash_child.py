@@ -14,7 +14,7 @@ import sys
 
 import mdbc_py
 from mdbc_py.config import from_mapping
-from mdbc_py.driver import commit
+from mdbc_py.core import commit
 from mdbc_py.music import GroupCommitter
 
 

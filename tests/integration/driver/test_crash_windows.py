@@ -16,9 +16,9 @@ import pymysql
 import pytest
 
 from mdbc_py.config import Config
+from mdbc_py.core import apply, positions
 from mdbc_py.log import decode
 from mdbc_py.music import MusicStore
-from mdbc_py.replication import apply, positions
 
 
 def _config_json(cfg: Config) -> str:

@@ -152,7 +152,7 @@ def test_a_store_that_lost_entries_is_reported_as_divergence(
     own_range, raw, store: MusicStore
 ) -> None:  # type: ignore[no-untyped-def]
     """The store reusing an applied sequence number is named, never an app IntegrityError."""
-    from mdbc_py.replication import positions
+    from mdbc_py.core import positions
 
     name, conn = own_range
     cur = conn.cursor()

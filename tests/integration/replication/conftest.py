@@ -25,9 +25,10 @@ import mdbc_py
 from mdbc_py import capture
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config
+from mdbc_py.core import apply
 from mdbc_py.driver.runtime import Runtime
 from mdbc_py.music import MusicStore, open_store
-from mdbc_py.replication import apply, replay
+from mdbc_py.replication import replay
 from mdbc_py.replication.replay import ReplayResult
 from mdbc_py.sandbox import Sandbox
 from tests.integration.driver.conftest import make_config

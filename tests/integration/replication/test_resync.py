@@ -7,8 +7,8 @@ import time
 import pytest
 
 from mdbc_py import capture
+from mdbc_py.core import positions
 from mdbc_py.errors import ConfigError, TrimmedError, UnknownRangeError
-from mdbc_py.replication import positions
 from mdbc_py.replication.resync import (
     NeedsFullResyncError,
     ResyncRefusedError,

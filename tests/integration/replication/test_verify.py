@@ -9,11 +9,11 @@ from collections.abc import Callable
 import pymysql
 import pytest
 
-from mdbc_py.driver import commit as commit_path
+from mdbc_py.core import commit as commit_path
+from mdbc_py.core import positions
 from mdbc_py.errors import ConfigError, UnknownRangeError
 from mdbc_py.log import encode
 from mdbc_py.music import NewEntry
-from mdbc_py.replication import positions
 from mdbc_py.replication.verify import SiteState, VerifyTimeoutError, verify_range
 
 from .conftest import TABLES, Repl, with_dead_site

@@ -153,7 +153,7 @@ def _full_config(tmp_path: Path) -> Config:
 
 
 def test_deploy_mdbc_toml_is_accepted() -> None:
-    cfg = load(REPO / "deploy" / "mdbc.toml")
+    cfg = load(REPO / "deploy" / "compose" / "mdbc.toml")
     assert set(cfg.sites) == {"dc1", "dc2"} and cfg.store.backend == "cassandra"
 
 

@@ -23,10 +23,10 @@ from pymysql.cursors import Cursor
 
 from mdbc_py.capture.batch import run_statements
 from mdbc_py.capture.collect import Taken, take
+from mdbc_py.core import apply, positions
 from mdbc_py.errors import CrossRangeError, LogDivergedError
 from mdbc_py.log import DdlStatement, EntryPayload, RowChange, encode
 from mdbc_py.music import NewEntry
-from mdbc_py.replication import apply, positions
 from mdbc_py.sql import TableRef
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from pymysql.connections import Connection
 from pymysql.cursors import Cursor
 
 from mdbc_py import capture
+from mdbc_py.core import positions
 from mdbc_py.log.model import Column, EntryPayload, Op, RowChange, Value
-from mdbc_py.replication import positions
 from mdbc_py.sql import classify
 
 log = logging.getLogger(__name__)
