@@ -26,7 +26,7 @@ def _open(directory: str) -> Sandbox:
     """The sandbox in ``directory``; its progress lines never show its password."""
 
     def tell(message: str) -> None:
-        remember_secrets(box.password)  # read now: ``up`` may have just made it
+        remember_secrets(*box.secrets())  # read now: ``up`` may have just made them
         say(message)
 
     box = Sandbox(directory, say=tell)
@@ -46,7 +46,7 @@ def _check_names(box: Sandbox, names: list[str]) -> None:
 
 
 def _fail(box: Sandbox, exc: SandboxError) -> None:
-    remember_secrets(box.password)
+    remember_secrets(*box.secrets())
     raise click.ClickException(safe(str(exc)))
 
 
@@ -80,6 +80,13 @@ def sandbox() -> None:
     show_default=True,
     help="Java heap of each Cassandra node.",
 )
+@click.option(
+    "--secure",
+    is_flag=True,
+    help="TLS and authentication on every service: a CA and certificates in DIR/tls, "
+    "sites requiring TLS, Cassandra with password auth, authorization and client TLS, "
+    "and an mdbc role granted only its keyspace. A secure sandbox stays secure.",
+)
 @_dir_option
 def up(
     sites: int,
@@ -87,13 +94,14 @@ def up(
     base_port: int,
     cassandra_ip: str,
     heap_mb: int,
+    secure: bool,
     directory: str,
 ) -> None:
     """Start N MariaDB sites and 0, 1 or 3 Cassandra nodes; write DIR/mdbc.toml."""
     box = _open(directory)
     began = time.monotonic()
     try:
-        box.up(sites, int(cassandra_nodes), base_port, cassandra_ip, heap_mb)
+        box.up(sites, int(cassandra_nodes), base_port, cassandra_ip, heap_mb, secure=secure)
     except SandboxError as exc:
         _fail(box, exc)
     click.echo(f"sandbox ready in {time.monotonic() - began:.1f} s; config: {box.config_path}")

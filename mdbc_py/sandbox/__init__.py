@@ -9,6 +9,12 @@ Rules it keeps: ``up`` twice is harmless (running services are left alone);
 a failed ``up`` stops what it started and says why in one line; ``down``,
 ``kill`` and ``start`` touch only processes this sandbox started (by pid,
 checked against the command line).
+
+``up(secure=True)`` makes a secure sandbox (it stays secure on every later
+``up``): a private CA and certificates under ``DIR/tls``, MariaDB sites that
+require TLS, Cassandra nodes with password authentication, authorization
+and client TLS, an ``mdbc`` Cassandra role granted only its keyspace, and an
+``mdbc.toml`` that uses all of it and holds no secret itself.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mdbc_py.sandbox import cassandra, mariadb
+from mdbc_py.sandbox import cassandra, cassandra_auth, mariadb
+from mdbc_py.sandbox.certs import TlsFiles, ensure_certificates
 from mdbc_py.sandbox.config_file import write_config
 from mdbc_py.sandbox.processes import (
     SandboxError,
@@ -124,6 +131,20 @@ class Sandbox:
         """Password of the ``mdbc`` account on every site of this sandbox."""
         return self.state.password
 
+    @property
+    def secure(self) -> bool:
+        """True for a sandbox made with ``--secure`` (TLS and authentication everywhere)."""
+        return self.state.secure
+
+    @property
+    def tls_files(self) -> TlsFiles | None:
+        """The certificates of a secure sandbox, or None."""
+        return TlsFiles(self.directory / "tls") if self.state.secure else None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every password this sandbox made (to withhold from output, or scan for)."""
+        return self.state.secrets()
+
     # -- planning -------------------------------------------------------
 
     def _plan(self, sites: int, nodes: int, base_port: int, first_ip: str) -> list[ServiceRecord]:
@@ -196,19 +217,42 @@ class Sandbox:
         base_port: int = DEFAULT_BASE_PORT,
         first_ip: str = DEFAULT_FIRST_IP,
         heap_mb: int = 512,
+        secure: bool = False,
     ) -> list[ServiceRecord]:
         """Start every requested service not already running; write ``mdbc.toml``.
 
         On any failure, the services started by this call are stopped again
-        and a SandboxError says which one failed and why.
+        and a SandboxError says which one failed and why. ``secure`` makes a
+        new sandbox secure; an existing plain one is refused (its data was
+        written without authentication), a secure one stays secure.
         """
         records = self._plan(sites, cassandra_nodes, base_port, first_ip)
         self._preflight(records)
         with self._locked(create=True):
+            self._choose_security(secure)
             return self._up_locked(self._plan(sites, cassandra_nodes, base_port, first_ip), heap_mb)
+
+    def _choose_security(self, secure: bool) -> None:
+        if self.state.secure or not secure:
+            if self.state.secure and not secure:
+                self.say("sandbox was made with --secure: it stays secure")
+            return
+        if self.state.services:
+            raise SandboxError(
+                f"sandbox {self.directory} was made without --secure and holds data; "
+                "use another --dir for a secure sandbox"
+            )
+        self.state.secure = True
+
+    def _certificates(self, records: list[ServiceRecord]) -> TlsFiles | None:
+        if not self.state.secure:
+            return None
+        addresses = [r.host for r in records] + [r.host for r in self.state.services.values()]
+        return ensure_certificates(self.directory / "tls", addresses)
 
     def _up_locked(self, records: list[ServiceRecord], heap_mb: int) -> list[ServiceRecord]:
         self._preflight(records)
+        tls = self._certificates(records)
         started: list[ServiceRecord] = []
         try:
             for rec in records:
@@ -221,8 +265,14 @@ class Sandbox:
                 self.state.save()
             nodes = [r for r in records if r.kind == "cassandra"]
             if len(nodes) > 1 and any(r in started for r in nodes):
-                seconds = cassandra.wait_cluster(nodes)
+                options = None
+                if tls is not None:
+                    options = cassandra_auth.superuser_options(nodes, tls, self.state)
+                seconds = cassandra.wait_cluster(nodes, options=options)
                 self.say(f"cassandra: {len(nodes)} nodes see each other after {seconds:.1f} s")
+            if nodes and tls is not None:
+                cassandra_auth.setup_roles(nodes, tls, self.state)
+                self.say(f"cassandra: roles {cassandra_auth.MDBC_ROLE!r} (keyspace only) ready")
         except BaseException:
             for rec in reversed(started):
                 self._stop_record(rec, graceful=False)
@@ -236,11 +286,12 @@ class Sandbox:
     def _start_record(self, rec: ServiceRecord, heap_mb: int) -> None:
         self.say(f"{rec.name}: starting {rec.kind} on {rec.host}:{rec.port} ...")
         try:
+            tls = self.tls_files  # made by up() before any service starts
             if rec.kind == "mariadb":
-                seconds = mariadb.start(rec, self.state.password)
+                seconds = mariadb.start(rec, self.state.password, tls)
             else:
                 cassandra.write_config(
-                    rec, rec.extra["seed"], rec.extra["index"], rec.extra["count"]
+                    rec, rec.extra["seed"], rec.extra["index"], rec.extra["count"], tls
                 )
                 seconds = cassandra.start(rec, heap_mb)
         except SandboxError as exc:

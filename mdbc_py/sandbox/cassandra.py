@@ -6,6 +6,11 @@ loopback address (127.0.0.1, .2, .3 ...), folder, JMX port and a minimal
 ``cassandra.yaml``; the first node of a sandbox is the seed. Tokens are fixed
 and evenly spaced, ``auto_bootstrap`` is off and the gossip settle wait is
 skipped, so a fresh cluster of three starts in seconds instead of minutes.
+
+A ``--secure`` sandbox's nodes run PasswordAuthenticator, CassandraAuthorizer
+and client encryption (PEM files through ``PEMBasedSslContextFactory``,
+client certificates required); ``mdbc_py.sandbox.cassandra_auth`` sets up
+their roles once they are up.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
+from mdbc_py.sandbox.certs import TlsFiles
 from mdbc_py.sandbox.processes import SandboxError, port_open, spawn, wait_until
 from mdbc_py.sandbox.state import ServiceRecord
 
@@ -107,7 +114,27 @@ def token_for(index: int, count: int) -> int:
     return -(2**63) + index * (2**64 // count)
 
 
-def write_config(record: ServiceRecord, seed: str, index: int, count: int) -> Path:
+def secure_yaml(tls: TlsFiles) -> str:
+    """The cassandra.yaml lines of a secure node: logins, permissions, client TLS."""
+    return f"""authenticator: PasswordAuthenticator
+authorizer: CassandraAuthorizer
+role_manager: CassandraRoleManager
+client_encryption_options:
+  enabled: true
+  optional: false
+  ssl_context_factory:
+    class_name: org.apache.cassandra.security.PEMBasedSslContextFactory
+  keystore: {tls.server_keystore}
+  truststore: {tls.ca}
+  require_client_auth: true
+  protocol: TLS
+  accepted_protocols: [TLSv1.2, TLSv1.3]
+"""
+
+
+def write_config(
+    record: ServiceRecord, seed: str, index: int, count: int, tls: TlsFiles | None = None
+) -> Path:
     """Write the node's cassandra.yaml and logback.xml; return the yaml path."""
     home = Path(record.home)
     for sub in ("data", "commitlog", "saved_caches", "hints", "cdc_raw", "logs"):
@@ -143,6 +170,8 @@ seed_provider:
     parameters:
       - seeds: "{seed}:{STORAGE_PORT}"
 """
+    if tls is not None:
+        yaml += secure_yaml(tls)
     path = home / "cassandra.yaml"
     path.write_text(yaml, encoding="utf-8")
     (home / "logback.xml").write_text(
@@ -193,8 +222,14 @@ def start(record: ServiceRecord, heap_mb: int = 512) -> float:
     )
 
 
-def wait_cluster(records: list[ServiceRecord], timeout: float = 120.0) -> float:
-    """Wait until every node sees every other node up (gossip has converged)."""
+def wait_cluster(
+    records: list[ServiceRecord], timeout: float = 120.0, options: dict[str, Any] | None = None
+) -> float:
+    """Wait until every node sees every other node up (gossip has converged).
+
+    ``options`` are extra ``Cluster`` arguments (credentials and TLS of a
+    secure sandbox).
+    """
     if len(records) < 2:
         return 0.0
     from cassandra.cluster import Cluster  # imported here: slow, and only needed for many nodes
@@ -202,7 +237,9 @@ def wait_cluster(records: list[ServiceRecord], timeout: float = 120.0) -> float:
     hosts = [r.host for r in records]
 
     def all_up() -> bool:
-        cluster = Cluster(hosts, port=records[0].port, connect_timeout=3, protocol_version=5)
+        cluster = Cluster(
+            hosts, port=records[0].port, connect_timeout=3, protocol_version=5, **(options or {})
+        )
         try:
             session = cluster.connect()
             for rec in records:

@@ -4,7 +4,10 @@ Each site gets its own datadir, port (33xx), socket and server id, with the
 settings SO needs (utf8mb4, large packets for 16 MiB LONGBLOBs, binary log
 in ROW format so MariaDB's own replication can be benchmarked beside ours).
 The sandbox creates one account, ``mdbc``, with a generated password, reachable
-over TCP from 127.0.0.1; root stays on the unix socket only.
+over TCP from 127.0.0.1; root stays on the unix socket only. A ``--secure``
+sandbox's sites have the sandbox CA's server certificate and
+``require_secure_transport=ON``: a plaintext TCP login is refused (the unix
+socket, used by root for set-up, counts as secure).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import pymysql
 
+from mdbc_py.sandbox.certs import TlsFiles
 from mdbc_py.sandbox.processes import SandboxError, spawn, wait_until
 from mdbc_py.sandbox.state import ServiceRecord
 
@@ -64,9 +68,17 @@ def initialize(record: ServiceRecord) -> None:
         raise SandboxError(f"{record.name}: mariadb-install-db failed: {' | '.join(tail)}")
 
 
-def server_argv(record: ServiceRecord) -> list[str]:
-    """The mariadbd command line of one site."""
+def server_argv(record: ServiceRecord, tls: TlsFiles | None = None) -> list[str]:
+    """The mariadbd command line of one site (with TLS required when ``tls`` is given)."""
     home = Path(record.home)
+    secure = []
+    if tls is not None:
+        secure = [
+            f"--ssl-ca={tls.ca}",
+            f"--ssl-cert={tls.server_cert}",
+            f"--ssl-key={tls.server_key}",
+            "--require-secure-transport=ON",
+        ]
     return [
         find_binary("mariadbd"),
         "--no-defaults",
@@ -89,6 +101,7 @@ def server_argv(record: ServiceRecord) -> list[str]:
         "--binlog-format=ROW",
         "--log-bin-trust-function-creators=1",
         "--max-connections=500",
+        *secure,
     ]
 
 
@@ -128,15 +141,29 @@ def create_admin_account(record: ServiceRecord, password: str) -> None:
         conn.close()
 
 
-def start(record: ServiceRecord, password: str) -> float:
+def client_ssl(tls: TlsFiles | None) -> dict[str, object] | None:
+    """PyMySQL ``ssl=`` for a sandbox site: verify the server by the sandbox CA."""
+    if tls is None:
+        return None
+    return {
+        "ca": str(tls.ca),
+        "cert": str(tls.client_cert),
+        "key": str(tls.client_key),
+        "verify_mode": True,
+        "check_hostname": True,
+    }
+
+
+def start(record: ServiceRecord, password: str, tls: TlsFiles | None = None) -> float:
     """Start the site's mariadbd and wait until its admin account can log in over TCP.
 
-    Returns the seconds start-up took.
+    Returns the seconds start-up took. With ``tls`` the server requires TLS
+    and the login check uses it.
     """
     initialize(record)
     home = Path(record.home)
     (home / "tmp").mkdir(parents=True, exist_ok=True)
-    argv = server_argv(record)
+    argv = server_argv(record, tls)
     record.marker = f"--datadir={home / 'data'}"
     proc = spawn(argv, home / "mariadbd.out")
     record.pid = proc.pid
@@ -152,6 +179,7 @@ def start(record: ServiceRecord, password: str) -> float:
                 user=ADMIN_USER,
                 password=password,
                 connect_timeout=2,
+                ssl=client_ssl(tls),
             ).close()
         except pymysql.err.Error:
             return False

@@ -33,13 +33,23 @@ class ServiceRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _new_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
 @dataclass
 class SandboxState:
     """Everything the sandbox knows about the services it started."""
 
     directory: str
-    password: str = field(default_factory=lambda: secrets.token_urlsafe(18), repr=False)
+    password: str = field(default_factory=_new_password, repr=False)
     services: dict[str, ServiceRecord] = field(default_factory=dict)
+    secure: bool = False
+    """Made with ``--secure``: TLS and authentication on every service (it stays so)."""
+    store_password: str = field(default_factory=_new_password, repr=False)
+    """Password of the ``mdbc`` Cassandra role of a secure sandbox."""
+    store_admin_password: str = field(default_factory=_new_password, repr=False)
+    """Password of the sandbox's Cassandra superuser role (``mdbc_admin``)."""
 
     @classmethod
     def load(cls, directory: Path) -> SandboxState:
@@ -49,15 +59,27 @@ class SandboxState:
             return cls(directory=str(directory))
         raw = json.loads(path.read_text(encoding="utf-8"))
         services = {n: ServiceRecord(**s) for n, s in raw.get("services", {}).items()}
-        return cls(directory=str(directory), password=raw["password"], services=services)
+        state = cls(directory=str(directory), password=raw["password"], services=services)
+        state.secure = bool(raw.get("secure", False))
+        # Older state files have no store passwords: keep the fresh ones made above.
+        state.store_password = raw.get("store_password") or state.store_password
+        state.store_admin_password = raw.get("store_admin_password") or state.store_admin_password
+        return state
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every password this sandbox made (for output filters and secret scans)."""
+        return (self.password, self.store_password, self.store_admin_password)
 
     def save(self) -> None:
-        """Write the state atomically, readable by its owner only (it holds a password)."""
+        """Write the state atomically, readable by its owner only (it holds passwords)."""
         directory = Path(self.directory)
         directory.mkdir(parents=True, exist_ok=True)
         tmp = directory / (STATE_FILE + ".tmp")
         data = {
             "password": self.password,
+            "secure": self.secure,
+            "store_password": self.store_password,
+            "store_admin_password": self.store_admin_password,
             "services": {n: asdict(s) for n, s in sorted(self.services.items())},
         }
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
