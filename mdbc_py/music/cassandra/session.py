@@ -22,7 +22,6 @@ from cassandra import (
     WriteFailure,
     WriteTimeout,
 )
-from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import (
     EXEC_PROFILE_DEFAULT,
     Cluster,
@@ -41,6 +40,7 @@ from mdbc_py.config import StoreConfig
 from mdbc_py.errors import StoreUnavailableError
 from mdbc_py.music.cassandra.rows import row_factory
 from mdbc_py.music.store import with_facts
+from mdbc_py.tls import cassandra_options
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +70,14 @@ def connect(cfg: StoreConfig) -> tuple[Cluster, Session]:
         request_timeout=REQUEST_TIMEOUT,
         row_factory=row_factory,
     )
-    auth = PlainTextAuthProvider(cfg.username, cfg.password or "") if cfg.username else None
     cluster = Cluster(
         list(cfg.contact_points),
         port=cfg.port,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         reconnection_policy=ConstantReconnectionPolicy(1.0),
         connect_timeout=5,
-        auth_provider=auth,
         protocol_version=5,
+        **cassandra_options(cfg),  # credentials and TLS of [store] / [store.tls]
         # Without TCP_NODELAY a request larger than one segment waits for the
         # peer's delayed ACK: 40 ms per append of a few KiB.
         sockopts=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
