@@ -43,6 +43,7 @@ __all__ = [
     "OperationalError",
     "ProgrammingError",
     "RetryableError",
+    "StorePermissionError",
     "StoreUnavailableError",
     "TrimmedError",
     "UnknownRangeError",
@@ -98,6 +99,16 @@ class StoreUnavailableError(RetryableError):
 
     operation: str | None = None
     cause: str | None = None
+
+
+class StorePermissionError(MdbcError, OperationalError):
+    """The store's account may not do what was asked (Cassandra ``Unauthorized``).
+
+    ``operation`` names the step; the message says which grant to ask an
+    administrator for. Nothing was changed by the refused statement.
+    """
+
+    operation: str | None = None
 
 
 class FencedError(RetryableError):

@@ -228,3 +228,52 @@ def _record(folder: Path) -> Any:
     from mdbc_py.sandbox.state import ServiceRecord
 
     return ServiceRecord("dc1", "mariadb", "127.0.0.1", BASE_PORT + 6, str(folder / "dc1"))
+
+
+# -- mdbc itself over the secure links ------------------------------------------------
+
+
+def test_init_and_a_commit_run_over_tls_with_the_least_privilege_role(
+    cfg: Config, secure: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    """The whole commit path on the secure sandbox: TLS to MariaDB, TLS and a role to Cassandra.
+
+    The role may not create keyspaces, so ``mdbc init`` must use the keyspace
+    the sandbox created for it rather than fail on ``CREATE KEYSPACE``.
+    """
+    import mdbc_py
+    from mdbc_py.config import RangeConfig, save
+    from mdbc_py.driver.runtime import Runtime
+    from mdbc_py.music import open_store
+
+    db = "secure_app"
+    admin = pymysql.connect(**cfg.site("dc1").connect_kwargs(), autocommit=True)
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {db}")
+        cur.execute(f"CREATE DATABASE {db}")
+    admin.close()
+    ranged = Config(
+        sites=cfg.sites,
+        store=cfg.store,
+        ranges={db: RangeConfig(name=db, database=db, initial_owner="dc1")},
+        source=None,
+    )
+    path = save(ranged, Path(secure[0].config_path).parent / "secure-app.toml")
+    done = _mdbc("init", "-c", str(path))
+    assert done.returncode == 0, done.stderr
+    conn = mdbc_py.connect(site="dc1", config=str(path), database=db)
+    try:
+        cur = conn.cursor()
+        cur.execute("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
+        cur.execute("INSERT INTO t VALUES (1, 'over tls')")
+        conn.commit()
+        cur.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+        assert str(cur.fetchone()[1]).startswith("TLS")
+    finally:
+        conn.close()
+        Runtime.reset_all()
+    store = open_store(load(str(path)).store, create=False)
+    try:
+        assert store.describe_range(db).tail == 2  # the CREATE TABLE and the INSERT
+    finally:
+        store.close()

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
-from cassandra import ConsistencyLevel
+from cassandra import ConsistencyLevel, Unauthorized
 from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.query import (
     UNSET_VALUE,
@@ -50,6 +50,7 @@ from mdbc_py.config import StoreConfig, check_name
 from mdbc_py.errors import (
     CommitOutcomeUnknownError,
     FencedError,
+    StorePermissionError,
     StoreUnavailableError,
     TrimmedError,
     UnknownRangeError,
@@ -169,12 +170,30 @@ class CassandraStore(MusicStore):
         )
         text = text.replace("{keyspace}", self.keyspace).replace("{replication}", replication)
         lines = [ln for ln in text.splitlines() if not ln.strip().startswith("--")]
+        exists = self.keyspace in self.cluster.metadata.keyspaces
         for statement in " ".join(lines).split(";"):
-            if statement.strip():
+            if not statement.strip():
+                continue
+            # A least-privilege role may not CREATE KEYSPACE (Cassandra checks the
+            # permission before IF NOT EXISTS): skip it when the keyspace is there.
+            if exists and statement.split()[:2] == ["CREATE", "KEYSPACE"]:
+                continue
+            try:
                 run(
                     "schema creation",
                     lambda s=statement: self.session.execute(SimpleStatement(s), timeout=60),
                 )
+            except Unauthorized as exc:
+                raise with_facts(
+                    StorePermissionError(
+                        f"the store's account may not create mdbc's schema in keyspace "
+                        f"{self.keyspace!r} ({_first_line(exc)}); ask a Cassandra administrator "
+                        f"to create the keyspace (NetworkTopologyStrategy, one DC per site) and "
+                        f"to GRANT CREATE, ALTER, SELECT, MODIFY ON KEYSPACE {self.keyspace} to "
+                        "the account in [store], then run 'mdbc init' again"
+                    ),
+                    operation="schema creation",
+                ) from None
 
     def close(self) -> None:
         self.cluster.shutdown()
@@ -1075,3 +1094,8 @@ class CassandraStore(MusicStore):
         for seq, chunk_id in sorted(chunk_map.items()):
             if after < seq <= upto:
                 self._exec("trimming", "DELETE FROM {ks}.chunks WHERE chunk_id = ?", (chunk_id,))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
