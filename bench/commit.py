@@ -1,14 +1,25 @@
-"""Benchmark: commit latency and throughput of mdbc_py beside raw PyMySQL and the bare append.
+"""Benchmark: commit latency and throughput of mdbc_py beside the systems users compare it with.
 
-    python bench/commit.py [--config mdbc.toml --site dc1] [--seconds 10] [--clients 16]
+    python bench/commit.py [--seconds 10] [--clients 16] [--cassandra-nodes 1|3] [--write-docs]
 
-Without --config it starts its own sandbox (one site on 3351, Cassandra on
-127.0.0.41) and stops it afterwards. Each client runs one-row INSERT
-transactions (about 400 bytes) in its own connection; the same workload runs
-through raw PyMySQL on an uncaptured twin table, through mdbc_py, and as
-bare store appends of an entry of the same size. Prints the ratios the
-targets are set on: mdbc p50 / (raw p50 + append p50) <= 1.2 at one client,
-mdbc throughput / raw throughput >= 0.5 at 16 clients.
+It starts its own sandbox (three sites on 3351-3353, Cassandra on
+127.0.0.41, or three nodes from there with --cassandra-nodes 3: RF=3,
+QUORUM and SERIAL, the production shape) and stops it afterwards. Each
+client runs one-row INSERT transactions (about 400 bytes) in its own
+connection, through:
+
+- raw PyMySQL on an uncaptured twin table at dc1 (the floor);
+- mdbc_py at dc1 (owner of the range);
+- MariaDB semi-synchronous replication: dc2 as primary with
+  ``rpl_semi_sync_master_enabled=ON`` and dc3 as its replica, the peer
+  users would pick instead (a commit waits for the replica's ACK);
+- bare store appends of an entry of the same size (the store's floor).
+
+Each at 1 client and at --clients. Prints latency, throughput, MariaDB round
+trips per transaction, transactions per LWT, CPU per transaction per process
+and the ratios of issue targets. ``--write-docs`` also writes
+``docs/benchmarks.md`` (tables, machine facts, date) and
+``docs/benchmarks.png`` (a chart; needs matplotlib, the ``bench`` extra).
 """
 
 from __future__ import annotations
@@ -18,14 +29,17 @@ import os
 import sys
 import uuid
 from dataclasses import replace
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pymysql
 
 import mdbc_py
+from bench.commit_docs import write_docs
 from bench.common import (
     Result,
+    count_round_trips,
     progress,
     report,
     report_cpu,
@@ -35,6 +49,7 @@ from bench.common import (
 )
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config, RangeConfig
+from mdbc_py.driver.runtime import Runtime
 from mdbc_py.music import GroupCommitter, NewEntry, open_store
 
 PAYLOAD = "x" * 400
@@ -51,13 +66,15 @@ def bench_config(cfg: Config, db: str) -> Config:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config")
-    parser.add_argument("--site", default="dc1")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--cassandra-nodes", type=int, choices=(1, 3), default=1)
+    parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
+    args.site = "dc1"
+    count_round_trips()
 
-    with services(args.config, sites=1) as base:
+    with services(None, sites=3, cassandra_nodes=args.cassandra_nodes) as base:
         db = f"bench_{uuid.uuid4().hex[:6]}"
         cfg = bench_config(base, db)
         site = cfg.site(args.site)
@@ -92,8 +109,22 @@ def main() -> None:
 
             return op
 
+        semi_primary = semi_sync_pair(cfg, "dc2", "dc3")
+
+        def semi_op(client: int):  # type: ignore[no-untyped-def]
+            conn = pymysql.connect(**semi_primary.connect_kwargs(), database="semi",
+                                   autocommit=False)  # fmt: skip
+            cur = conn.cursor()
+
+            def op(i: int) -> None:
+                cur.execute("INSERT INTO t (client, v) VALUES (%s, %s)", (client, PAYLOAD))
+                conn.commit()
+
+            return op
+
         store = open_store(cfg.store, create=False)
         committer = GroupCommitter(store)
+        driver_committer = Runtime.for_config(cfg).committer
         blob = os.urandom(520)
 
         def append_op(client: int):  # type: ignore[no-untyped-def]
@@ -105,23 +136,46 @@ def main() -> None:
         progress("warming up the store for 5 s")
         timed_loop("warm-up", append_op(998), 5.0)
         results: list[Result] = []
+        runs = (
+            ("raw PyMySQL", raw_op, None),
+            ("mdbc_py", mdbc_op, driver_committer),
+            ("MariaDB semi-sync", semi_op, None),
+            ("bare store append", append_op, committer),
+        )
         for clients in (1, args.clients):
-            for name, make in (("raw PyMySQL", raw_op), ("mdbc_py", mdbc_op),
-                               ("bare store append", append_op)):  # fmt: skip
+            for name, make, appender in runs:
                 label = f"{name}, {clients} client{'s' if clients > 1 else ''}"
                 progress(f"{label} for {args.seconds:.0f} s")
                 timed_loop("warm-up", make(999), 1.0)
-                results.append(threaded(label, make, clients, args.seconds))
+                before = (appender.appends, appender.entries) if appender else (0, 0)
+                result = threaded(label, make, clients, args.seconds)
+                if appender is not None:
+                    appends = appender.appends - before[0]
+                    result.per_lwt = (appender.entries - before[1]) / max(1, appends)
+                results.append(result)
+        check_semi_sync(semi_primary)
         store.close()
 
     report(results)
     report_cpu(results)
-    raw1, mdbc1, app1, raw16, mdbc16, _ = results
+    raw1, mdbc1, semi1, app1, raw16, mdbc16, semi16, app16 = results
     print()
-    print(f"ratio mdbc p50 / (raw p50 + append p50), 1 client: "
-          f"{mdbc1.p50_ms / (raw1.p50_ms + app1.p50_ms):.2f}   (target <= 1.2)")  # fmt: skip
-    print(f"ratio mdbc / raw throughput, {args.clients} clients:       "
-          f"{mdbc16.throughput / raw16.throughput:.2f}   (target >= 0.5)")  # fmt: skip
+    ratios = [
+        ("mdbc p50 / (raw p50 + append p50), 1 client",
+         mdbc1.p50_ms / (raw1.p50_ms + app1.p50_ms), "<= 1.25"),
+        (f"mdbc / bare append throughput, {args.clients} clients",
+         mdbc16.throughput / app16.throughput, ">= 0.8"),
+        (f"mdbc / semi-sync throughput, {args.clients} clients",
+         mdbc16.throughput / semi16.throughput, ">= 0.6"),
+        ("mdbc p50 / semi-sync p50, 1 client", mdbc1.p50_ms / semi1.p50_ms, ""),
+        (f"mdbc / raw throughput, {args.clients} clients",
+         mdbc16.throughput / raw16.throughput, ""),
+    ]  # fmt: skip
+    for text, value, target in ratios:
+        print(f"ratio {text:52} {value:6.2f}   {f'(target {target})' if target else ''}")
+    for name, process in (("client", "client"), ("MariaDB", "dc1")):
+        print(f"mdbc CPU per transaction, {args.clients} clients, {name}: "
+              f"{mdbc16.cpu_us_per_op(process):.0f} us")  # fmt: skip
     cores = os.cpu_count() or 1
     per_txn = {r.name: sum(r.cpu.values()) / max(1, len(r.latencies)) for r in (raw16, mdbc16)}
     if len(mdbc16.cpu) > 1 and all(per_txn.values()):
@@ -131,6 +185,62 @@ def main() -> None:
         print(f"CPU ceiling on {cores} cores (all processes, {args.clients} clients): raw "
               f"{bound[raw16.name]:.0f}/s, mdbc {bound[mdbc16.name]:.0f}/s, ratio "
               f"{bound[mdbc16.name] / bound[raw16.name]:.2f}")  # fmt: skip
+    if args.write_docs:
+        write_docs(results, ratios, args)
+
+
+def semi_sync_pair(cfg: Config, primary: str, replica: str) -> Any:
+    """``primary`` as a semi-synchronous primary of ``replica`` (both sandbox sites).
+
+    MariaDB has semi-sync built in since 10.3: the primary waits, at each
+    commit, for the replica's acknowledgement that the event reached its
+    relay log. The benchmark database ``semi`` exists on both before the
+    replica starts at the primary's current GTID position.
+    """
+    src, dst = cfg.site(primary), cfg.site(replica)
+    pconn = pymysql.connect(**src.connect_kwargs(), autocommit=True)
+    rconn = pymysql.connect(**dst.connect_kwargs(), autocommit=True)
+    with pconn.cursor() as pcur, rconn.cursor() as rcur:
+        for cur in (pcur, rcur):
+            cur.execute("SET SESSION sql_log_bin = 0")
+            cur.execute("DROP DATABASE IF EXISTS semi")
+            cur.execute("CREATE DATABASE semi")
+            cur.execute("CREATE TABLE semi.t (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                        "client INT, v VARCHAR(500))")  # fmt: skip
+        pcur.execute("SET GLOBAL rpl_semi_sync_master_enabled = ON")
+        pcur.execute("SET GLOBAL rpl_semi_sync_master_timeout = 10000")
+        pcur.execute("SELECT @@gtid_binlog_pos")
+        gtid = pcur.fetchone()[0]
+        rcur.execute("STOP SLAVE")
+        rcur.execute("RESET SLAVE ALL")
+        rcur.execute("SET GLOBAL rpl_semi_sync_slave_enabled = ON")
+        rcur.execute("SET GLOBAL gtid_slave_pos = %s", (gtid,))
+        rcur.execute(
+            "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, "
+            "MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos",
+            (src.host, src.port, src.user, src.password),
+        )
+        rcur.execute("START SLAVE")
+    rconn.close()
+    pconn.close()
+    return src
+
+
+def check_semi_sync(primary: Any) -> None:
+    """Fail the benchmark if the primary fell back to asynchronous replication."""
+    conn = pymysql.connect(**primary.connect_kwargs())
+    with conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL STATUS WHERE Variable_name IN "
+                    "('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_no_tx', "
+                    "'Rpl_semi_sync_master_yes_tx')")  # fmt: skip
+        status = dict(cur.fetchall())
+    conn.close()
+    progress(f"semi-sync: {status}")
+    if (
+        status.get("Rpl_semi_sync_master_status") != "ON"
+        or status.get("Rpl_semi_sync_master_no_tx", "0") != "0"
+    ):
+        raise SystemExit(f"semi-sync fell back to asynchronous replication: {status}")
 
 
 if __name__ == "__main__":

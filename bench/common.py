@@ -7,9 +7,11 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from mdbc_py.config import Config, load
 from mdbc_py.sandbox import Sandbox
@@ -23,15 +25,18 @@ _service_pids: dict[str, int] = {}
 
 
 @contextlib.contextmanager
-def services(config_path: str | None, sites: int = 1) -> Iterator[Config]:
-    """The configuration to benchmark against: the one given, or a fresh sandbox."""
+def services(config_path: str | None, sites: int = 1, cassandra_nodes: int = 1) -> Iterator[Config]:
+    """The configuration to benchmark against: the one given, or a fresh sandbox.
+
+    ``cassandra_nodes=3`` gives the production shape: RF=3, QUORUM and SERIAL.
+    """
     if config_path:
         yield load(config_path)
         return
     with tempfile.TemporaryDirectory(prefix="mdbc-bench-") as tmp:
         box = Sandbox(tmp, say=lambda m: print(f"  [sandbox] {m}", file=sys.stderr))
         try:
-            box.up(sites=sites, cassandra_nodes=1, base_port=BENCH_BASE_PORT,
+            box.up(sites=sites, cassandra_nodes=cassandra_nodes, base_port=BENCH_BASE_PORT,
                    first_ip=BENCH_CASSANDRA_IP)  # fmt: skip
             _service_pids.update({s.name: s.pid for s in box.status() if s.pid})
             yield load(box.config_path)
@@ -61,12 +66,23 @@ def cpu_meter() -> Iterator[dict[str, float]]:
 
 @dataclass
 class Result:
-    """Latencies (seconds) of one measured run, its wall time and CPU per process."""
+    """Latencies (seconds) of one measured run, its wall time and CPU per process.
+
+    ``round_trips`` counts the commands this process sent to MariaDB during
+    the run (each one a round trip); ``per_lwt`` is the transactions per
+    store append, for runs that append.
+    """
 
     name: str
     latencies: list[float]
     wall: float
     cpu: dict[str, float] = field(default_factory=dict)
+    round_trips: int = 0
+    per_lwt: float | None = None
+
+    @property
+    def round_trips_per_op(self) -> float:
+        return self.round_trips / max(1, len(self.latencies))
 
     def cpu_us_per_op(self, process: str) -> float:
         """CPU microseconds ``process`` spent per operation of this run."""
@@ -112,6 +128,7 @@ def threaded(name: str, make_op: Callable[[int], Callable[[int], None]], threads
         with lock:
             results.append(res)
 
+    trips = ROUND_TRIPS.value
     with cpu_meter() as cpu:
         start = time.perf_counter()
         pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
@@ -120,7 +137,36 @@ def threaded(name: str, make_op: Callable[[int], Callable[[int], None]], threads
         for th in pool:
             th.join()
         wall = time.perf_counter() - start
-    return Result(name, [x for r in results for x in r.latencies], wall, cpu)
+    latencies = [x for r in results for x in r.latencies]
+    return Result(name, latencies, wall, cpu, round_trips=ROUND_TRIPS.value - trips)
+
+
+class _Counter:
+    """A thread-safe count of MariaDB commands sent by this process."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+ROUND_TRIPS = _Counter()
+
+
+def count_round_trips() -> None:
+    """Count every command PyMySQL sends (COM_QUERY, COM_PING ...): one round trip each."""
+    import pymysql.connections
+
+    original = pymysql.connections.Connection._execute_command
+
+    def counted(self: Any, command: int, sql: Any) -> Any:
+        ROUND_TRIPS.add()
+        return original(self, command, sql)
+
+    pymysql.connections.Connection._execute_command = counted  # type: ignore[method-assign]
 
 
 def progress(msg: str) -> None:
@@ -130,10 +176,12 @@ def progress(msg: str) -> None:
 
 def report(rows: list[Result]) -> None:
     """Print results as one aligned table."""
-    print(f"{'run':44} {'ops':>7} {'p50 ms':>8} {'p99 ms':>8} {'ops/s':>9}")
+    print(f"{'run':44} {'ops':>7} {'p50 ms':>8} {'p99 ms':>8} {'ops/s':>9} {'trips/op':>9} "
+          f"{'txn/LWT':>8}")  # fmt: skip
     for r in rows:
+        lwt = f"{r.per_lwt:8.1f}" if r.per_lwt is not None else f"{'-':>8}"
         print(f"{r.name:44} {len(r.latencies):7d} {r.p50_ms:8.2f} {r.p99_ms:8.2f} "
-              f"{r.throughput:9.1f}")  # fmt: skip
+              f"{r.throughput:9.1f} {r.round_trips_per_op:9.1f} {lwt}")  # fmt: skip
 
 
 def report_cpu(rows: list[Result]) -> None:
