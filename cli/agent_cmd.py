@@ -28,7 +28,7 @@ EXIT_SITE_CLAIMED = 3
     "--metrics-port",
     type=click.IntRange(0, 65535),
     default=0,
-    help="Serve /metrics and /health on this port (0: do not serve).",
+    help="Serve /metrics, /health and /health/live on this port (0: do not serve).",
 )
 @click.option("--lease-ttl", type=click.FloatRange(0.5, 600), default=2.0, show_default=True)
 @click.option("--interval", type=click.FloatRange(0.05, 60), default=0.2, show_default=True)
@@ -77,7 +77,7 @@ def agent(
     metrics = AgentMetrics(site)
     worker = fail_on_mdbc_errors(lambda: Agent(cfg, site, settings, metrics=metrics))
     if metrics_port:
-        server = serve(metrics, metrics_host, metrics_port, worker.health)
+        server = serve(metrics, metrics_host, metrics_port, worker.health, worker.liveness)
         click.echo(f"metrics on http://{metrics_host}:{server.server_port}/metrics", err=True)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())

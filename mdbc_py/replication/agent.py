@@ -69,6 +69,7 @@ from mdbc_py.errors import (
 from mdbc_py.metrics import AgentMetrics
 from mdbc_py.music import (
     AgentClaim,
+    Lease,
     MusicStore,
     OwnerChange,
     RangeInfo,
@@ -78,6 +79,12 @@ from mdbc_py.music import (
 )
 from mdbc_py.music.lease_watch import LeaseWatch
 from mdbc_py.replication import replay
+from mdbc_py.replication.agent_metrics import (
+    LagClock,
+    database_error_kind,
+    owner_change_reason,
+    store_error_kind,
+)
 from mdbc_py.replication.promote import PromotionError, finish_or_hand_back
 from mdbc_py.replication.replay import ApplyFailedError
 from mdbc_py.replication.sites import SiteUnreachableError, connect_site, set_read_only
@@ -91,6 +98,13 @@ LOGIN_REFUSED = {1044, 1045, 1698}
 
 APPLY_ERROR_KEY = "apply_error."
 """Heartbeat info key prefix: ``apply_error.<range>`` -> ``"<code> at <seq>"``."""
+
+NEEDS_RESYNC_STATE = "needs-resync:"
+"""``mdbc.site_state`` name prefix (then the range): this site must be rebuilt for it."""
+
+RESYNC_PROGRESS_STATE = "resync-progress:"
+"""``mdbc.site_state`` name prefix (then the range): ``"<rows copied> <rows>"`` of a full
+resync under way (written by ``resync``)."""
 
 
 class SiteClaimedError(MdbcError, OperationalError):
@@ -140,6 +154,8 @@ class AgentSettings:
     """The site claim lapses this long after the agent's last renewal (e.g. after kill -9)."""
     claim_wait: float = 7.0
     """How long a starting agent waits for another instance's claim to lapse before refusing."""
+    stuck_after: float = 120.0
+    """``/health/live`` fails once the loop has not finished a tick for this long."""
 
 
 @dataclass
@@ -153,6 +169,10 @@ class RangeView:
     reported_at: float = 0.0
     trimmed_at: float = 0.0
     apply_error: ApplyFailedError | None = None
+    lag: LagClock = field(default_factory=LagClock)
+    seen_epoch: int | None = None
+    lease_remaining: float | None = None
+    trimmed: bool = False
 
 
 class Agent:
@@ -171,6 +191,7 @@ class Agent:
         self.settings = settings or AgentSettings()
         self.store = store or open_store(cfg.store, create=False)
         self.metrics = metrics or AgentMetrics(self.site)
+        self.metrics.prepare(cfg.ranges)
         self.stop_event = threading.Event()
         self.views: dict[str, RangeView] = {}
         self.db_state = "unknown"
@@ -189,6 +210,10 @@ class Agent:
         self._owned: dict[str, int] = {}  # range -> epoch at which this site owns it
         self._promoting: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+        self._renewed: dict[str, tuple[float, float]] = {}  # range -> (renewed at, ttl)
+        self._states: dict[str, str] = {}  # this site's mdbc.site_state, read once per tick
+        self._loop = "starting"  # starting (claiming), running, stopped
+        self._ticked_at = time.monotonic()
 
     @property
     def db_ok(self) -> bool:
@@ -211,17 +236,24 @@ class Agent:
         Raises ``SiteClaimedError`` when another agent holds the site (before
         anything was done), or took it over while this one could not renew.
         """
-        self.claim()
+        try:
+            self.claim()
+        except BaseException:
+            self._loop = "stopped"
+            raise
         keeper = threading.Thread(target=self._keep_leases, name="mdbc-lease", daemon=True)
         keeper.start()
         log.info("%s: agent %s started (%d ranges)", self.site, self.instance, len(self.cfg.ranges))
+        self._loop, self._ticked_at = "running", time.monotonic()
         while not self.stop_event.is_set():
             began = time.monotonic()
             try:
                 self.tick()
             except Exception:
                 log.exception("%s: agent tick failed; retrying", self.site)
+            self._ticked_at = time.monotonic()
             self.stop_event.wait(max(0.0, self.settings.interval - (time.monotonic() - began)))
+        self._loop = "stopped"
         keeper.join(timeout=5)
         with self._lock:
             promotions = list(self._promoting.values())
@@ -280,6 +312,7 @@ class Agent:
             self.store_ok = True
         except StoreUnavailableError as exc:
             self.store_ok = False
+            self._store_failed(exc)
             self.metrics.store_up.labels(self.site).set(0)
             self.decide("store", f"MUSIC store unavailable ({exc}); waiting", logging.WARNING)
             return
@@ -289,6 +322,7 @@ class Agent:
             return
         with self._lock:
             self._owned = {n: i.epoch for n, i in infos.items() if i.owner == self.site}
+        self._read_states()
         for name, info in infos.items():
             with self._lock:
                 promoting = name in self._promoting
@@ -298,7 +332,10 @@ class Agent:
             view.info = info
             view.tails.append((time.monotonic(), info.tail))
             view.tails = [(t, s) for t, s in view.tails if time.monotonic() - t < 60]
+            view.lag.saw(time.monotonic(), info.tail)
+            view.lease_remaining = None  # read again this tick
             try:
+                self._count_owner_changes(view)
                 if info.owner == self.site:
                     self._as_owner(view)
                 else:
@@ -306,6 +343,10 @@ class Agent:
             except ApplyFailedError as exc:
                 self._apply_failed(view, exc)
             except (StoreUnavailableError, pymysql.err.Error, SiteUnreachableError) as exc:
+                if isinstance(exc, StoreUnavailableError):
+                    self._store_failed(exc)
+                else:
+                    self._database_failed(exc)
                 self.decide(f"{name}.error", f"range {name}: {exc}; will retry", logging.WARNING)
             self._export(view)
         self._enforce_read_only()
@@ -330,6 +371,7 @@ class Agent:
         except (pymysql.err.Error, SiteUnreachableError, OSError) as exc:
             self._conn = None
             code = _error_code(exc)
+            self._database_failed(exc)
             if code in LOGIN_REFUSED:
                 self._db_failures = 0
                 self.db_state = "login-refused"
@@ -399,11 +441,14 @@ class Agent:
             with self._lock:
                 owned = dict(self._owned)
             for name, epoch in owned.items():
-                with contextlib.suppress(StoreUnavailableError):  # the main loop reports it
+                try:
                     self._keep_lease(name, epoch)
+                except StoreUnavailableError as exc:  # the main loop reports it
+                    self._store_failed(exc)
 
     def _keep_lease(self, name: str, epoch: int) -> None:
         if self.db_state == "down":
+            self._renewed.pop(name, None)
             self.store.release_lease(name, self.site)
             return
         if not self.db_ok:
@@ -417,8 +462,10 @@ class Agent:
         )
         if stuck:
             return
+        asked = time.monotonic()
         lease = self.store.acquire_lease(name, self.site, self.settings.lease_ttl, epoch=epoch)
         if lease is None:
+            self.metrics.fenced.labels(self.site, name, "lease").inc()
             holder = self.store.get_lease(name)
             self.decide(
                 f"{name}.lease",
@@ -427,12 +474,14 @@ class Agent:
                 logging.WARNING,
             )
         else:
+            self._renewed[name] = (asked, self.settings.lease_ttl)
             self.decide(f"{name}.lease", f"range {name}: holding the lease at epoch {epoch}")
 
     def _as_owner(self, view: RangeView) -> None:
         info = view.info
         name = info.name
         if self.db_state == "down":
+            self._renewed.pop(name, None)
             self.store.release_lease(name, self.site)
             self.decide(
                 f"{name}.role",
@@ -577,6 +626,7 @@ class Agent:
             )
             return
         if self.db_ok:
+            began = time.monotonic()
             try:
                 result = replay.catch_up(
                     self.store,
@@ -586,8 +636,14 @@ class Agent:
                     max_entries=self.settings.max_entries_per_tick,
                 )
             except TrimmedError as exc:
+                view.trimmed = True
                 self.decide(f"{name}.role", f"range {name}: needs resync ({exc})", logging.ERROR)
                 return
+            view.trimmed = False
+            if result.applied:
+                labels = (self.site, name)
+                self.metrics.apply_seconds.labels(*labels).observe(time.monotonic() - began)
+                self.metrics.apply_batch.labels(*labels).observe(result.applied)
             if view.apply_error is not None:
                 log.warning("%s: range %s: replay moves again", self.site, name)
                 view.apply_error = None
@@ -601,11 +657,28 @@ class Agent:
 
     def _marked_needs_resync(self, name: str) -> bool:
         """True while a resync (or a failed DDL) has marked this site for the range."""
-        conn = self._db()
-        with conn.cursor(Cursor) as cur:
-            marked = positions.get_states(cur, [f"needs-resync:{name}"])
-        conn.rollback()
-        return bool(marked)
+        return NEEDS_RESYNC_STATE + name in self._states
+
+    def _read_states(self) -> None:
+        """Read this site's ``mdbc.site_state`` once per tick (needs-resync, resync progress).
+
+        When it cannot be read the last answer stands: a database that is
+        down says nothing new about marks set before.
+        """
+        if not self.db_ok:
+            return
+        try:
+            conn = self._db()
+            with conn.cursor(Cursor) as cur:
+                self._states = positions.get_states(cur)
+            conn.rollback()
+        except pymysql.err.Error as exc:
+            if _error_code(exc) != 1146:  # no mdbc schema yet: nothing is marked
+                self._database_failed(exc)
+                self.decide("states", f"cannot read this site's state ({exc})", logging.WARNING)
+                return
+            self._states = {}
+        self.decide("states", "site state readable")
 
     def _consider_failover(self, view: RangeView, paused: bool) -> None:
         info = view.info
@@ -616,6 +689,7 @@ class Agent:
         if not self.db_ok or self.cfg.sites[self.site].nofailover:
             return
         lease = self.store.get_lease(name)
+        view.lease_remaining = self._lease_remaining(info, lease)
         lapsed = self._watch.lapsed(info, lease)
         if not lapsed and LeaseWatch.speaks_for_owner(info, lease):
             self.decide(f"{name}.failover", f"range {name}: owner {info.owner} holds the lease")
@@ -680,6 +754,7 @@ class Agent:
         try:
             change = self.store.change_owner(name, info.epoch, self.site, reason)
         except FencedError as exc:
+            self.metrics.fenced.labels(self.site, name, "promote").inc()
             log.info("%s: range %s: another site won the promotion (%s)", self.site, name, exc)
             return
         # Hold the lease from this instant (the keeper renews it during the
@@ -692,6 +767,8 @@ class Agent:
             )
         if self._open(view, change):
             self.metrics.failovers.labels(self.site, name).inc()
+            why = owner_change_reason(reason)
+            self.metrics.failovers_by_reason.labels(self.site, name, why).inc()
 
     def _open(self, view: RangeView, change: OwnerChange) -> bool:
         """Finish a promotion (``finish_or_hand_back``); True once the range is open here."""
@@ -782,14 +859,91 @@ class Agent:
     def _export(self, view: RangeView) -> None:
         info = view.info
         labels = (self.site, info.name)
-        self.metrics.is_owner.labels(*labels).set(1 if info.owner == self.site else 0)
-        self.metrics.epoch.labels(*labels).set(info.epoch)
-        self.metrics.log_tail.labels(*labels).set(info.tail)
-        self.metrics.applied.labels(*labels).set(view.position)
-        self.metrics.lag_entries.labels(*labels).set(max(0, info.tail - view.position))
+        m = self.metrics
+        m.is_owner.labels(*labels).set(1 if info.owner == self.site else 0)
+        m.owner_info.labels(*labels).info({"owner": info.owner or "", "state": info.state.value})
+        m.epoch.labels(*labels).set(info.epoch)
+        m.log_tail.labels(*labels).set(info.tail)
+        m.trim_seq.labels(*labels).set(info.trim_point)
+        m.applied.labels(*labels).set(view.position)
+        m.lag_entries.labels(*labels).set(max(0, info.tail - view.position))
+        m.lag_seconds.labels(*labels).set(view.lag.seconds(time.monotonic(), view.position))
         err = view.apply_error
-        self.metrics.apply_error_code.labels(*labels).set(err.code if err else 0)
-        self.metrics.apply_error_seq.labels(*labels).set(err.seq if err else 0)
+        m.apply_error_code.labels(*labels).set(err.code if err else 0)
+        m.apply_error_seq.labels(*labels).set(err.seq if err else 0)
+        marked = self._marked_needs_resync(info.name) or view.trimmed
+        m.needs_resync.labels(*labels).set(1 if marked and info.owner != self.site else 0)
+        copied, rows = _resync_progress(self._states.get(RESYNC_PROGRESS_STATE + info.name))
+        m.resync_copied.labels(*labels).set(copied)
+        m.resync_rows.labels(*labels).set(rows)
+        remaining = self._own_lease_remaining(info) if info.owner == self.site else None
+        if remaining is None:
+            remaining = view.lease_remaining
+        if remaining is None:
+            try:
+                remaining = self._lease_remaining(info, self.store.get_lease(info.name))
+            except StoreUnavailableError as exc:
+                self._store_failed(exc)
+        if remaining is not None:
+            m.lease_remaining.labels(*labels).set(remaining)
+
+    def _own_lease_remaining(self, info: RangeInfo) -> float:
+        """Seconds left of the lease this site last renewed for ``info`` (0: none held)."""
+        renewed = self._renewed.get(info.name)
+        if renewed is None:
+            return 0.0
+        at, ttl = renewed
+        return max(0.0, ttl - (time.monotonic() - at))
+
+    def _lease_remaining(self, info: RangeInfo, lease: Lease | None) -> float:
+        """Seconds before this agent judges the owner's lease lapsed (``LeaseWatch``)."""
+        silent = self._watch.observe(info, lease)
+        speaks = lease is not None and LeaseWatch.speaks_for_owner(info, lease)
+        ttl = lease.ttl if speaks and lease is not None and lease.ttl > 0 else None
+        return max(0.0, (ttl or self.settings.lease_ttl) - silent)
+
+    def _count_owner_changes(self, view: RangeView) -> None:
+        """Count every change of owner since the epoch last seen, by its recorded reason.
+
+        Each agent counts every change of every range (whoever made it), so
+        one site's Prometheus sees them all. The first epoch an agent sees is
+        its starting point, not a change.
+        """
+        info = view.info
+        seen = view.seen_epoch
+        if seen is not None and info.epoch > seen:
+            missed = min(info.epoch - seen, 50)
+            for change in self.store.history(info.name, limit=missed):
+                if change.to_epoch > seen:
+                    why = owner_change_reason(change.reason)
+                    self.metrics.owner_changes.labels(self.site, info.name, why).inc()
+        view.seen_epoch = info.epoch
+
+    def _store_failed(self, exc: BaseException) -> None:
+        self.metrics.store_errors.labels(self.site, store_error_kind(exc)).inc()
+
+    def _database_failed(self, exc: BaseException) -> None:
+        kind = database_error_kind(_error_code(exc), exc)
+        self.metrics.database_errors.labels(self.site, kind).inc()
+
+    def liveness(self) -> dict[str, Any]:
+        """What ``/health/live`` answers: live while the loop runs (or is starting).
+
+        Not live once the loop stopped, or when no tick has finished for
+        ``stuck_after`` seconds (a tick that hangs: restarting is the cure).
+        The database's state plays no part: see ``health`` for that.
+        """
+        since = time.monotonic() - self._ticked_at
+        live = self._loop == "starting" or (
+            self._loop == "running" and since <= self.settings.stuck_after
+        )
+        return {
+            "site": self.site,
+            "live": live,
+            "loop": self._loop,
+            "seconds_since_tick": round(since, 3),
+            "agent": self.instance,
+        }
 
     def health(self) -> dict[str, Any]:
         """What ``/health`` answers: unhealthy also when any range cannot be applied here."""
@@ -819,6 +973,15 @@ class Agent:
             "problems": [f"range {n}: {ranges[n]['apply_error']['message']}" for n in stuck],
             "ranges": ranges,
         }
+
+
+def _resync_progress(value: str | None) -> tuple[int, int]:
+    """(rows copied, rows) of a ``resync-progress:<range>`` state; (0, 0) if none or unreadable."""
+    try:
+        copied, rows = (int(v) for v in (value or "").split())
+    except ValueError:
+        return 0, 0
+    return copied, rows
 
 
 def _eligible(site: SiteInfo, range_name: str) -> bool:

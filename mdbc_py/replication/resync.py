@@ -66,6 +66,13 @@ __all__ = [
 NEEDS_RESYNC_PREFIX = "needs-resync:"
 """``mdbc.site_state`` name prefix (then the range) of a site that must be rebuilt."""
 
+PROGRESS_PREFIX = "resync-progress:"
+"""``mdbc.site_state`` name prefix (then the range): ``"<rows copied> <rows>"`` of a full
+resync under way, for the site's agent to export (``mdbc_resync_copied_rows``)."""
+
+PROGRESS_EVERY = 1.0
+"""Seconds between two progress records of a full resync."""
+
 SNAPSHOT_ATTEMPTS = 5
 """How often a snapshot is taken again when a table changed under it (a concurrent DDL)."""
 
@@ -251,14 +258,17 @@ def _full(
             if progress is not None:
                 progress(0, snap.total_rows)
             _mark(target, rng.name, f"full resync from {owner} in progress")
+            record = _ProgressRecord(target, rng.name, progress)
+            record.save(0, snap.total_rows)
             try:
                 snapshot.prepare_target(target, snap)
-                copied = snapshot.copy_rows(source, target, snap, progress)
+                copied = snapshot.copy_rows(source, target, snap, record)
                 source.rollback()  # end the snapshot: the owner's tables are free for DDL
                 snapshot.finish_target(target, snap)
                 _install_capture(target, rng, snap)
                 _set_position(target, rng.name, snap)
             except pymysql.err.MySQLError as exc:
+                record.clear()
                 if _errno(exc) == snapshot.ER_TABLE_DEF_CHANGED:
                     raise
                 raise ResyncError(
@@ -305,6 +315,49 @@ def _mark(conn: Connection, range_name: str, why: str) -> None:
     conn.commit()
 
 
+class _ProgressRecord:
+    """Passes ``(done, total)`` on, and records it in the site's state once a second.
+
+    The record (``resync-progress:<range>``) lets the site's agent export how
+    far the copy is; it is removed with the needs-resync flag, in the same
+    transaction, or when the copy fails. Writing it is best effort: a
+    progress figure must never fail a resync.
+    """
+
+    def __init__(self, target: Connection, range_name: str, progress: Progress | None) -> None:
+        self.target = target
+        self.name = PROGRESS_PREFIX + range_name
+        self.progress = progress
+        self.written_at: float | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+        self.save(done, total)
+
+    def save(self, done: int, total: int) -> None:
+        """Record ``done`` of ``total`` unless one was recorded less than a second ago."""
+        now = time.monotonic()
+        if self.written_at is not None and now - self.written_at < PROGRESS_EVERY:
+            return
+        self.written_at = now
+        try:
+            with self.target.cursor(Cursor) as cur:
+                positions.set_state(cur, self.name, f"{done} {total}")
+        except pymysql.err.MySQLError as exc:
+            log.debug("resync progress not recorded: %s", exc)
+
+    def clear(self) -> None:
+        try:
+            with self.target.cursor(Cursor) as cur:
+                cur.execute(
+                    f"DELETE FROM {qualified(META_DB, 'site_state')} WHERE name = %s",
+                    (self.name,),
+                )
+        except pymysql.err.MySQLError as exc:
+            log.debug("resync progress not cleared: %s", exc)
+
+
 def _install_capture(conn: Connection, rng: RangeConfig, snap: snapshot.Snapshot) -> None:
     if rng.tables is None:
         capture.install_database(conn, rng.database)
@@ -326,8 +379,8 @@ def _set_position(conn: Connection, range_name: str, snap: snapshot.Snapshot) ->
             for seq, txid in sorted(snap.above.items()):
                 positions.record(cur, range_name, seq, txid)
             cur.execute(
-                f"DELETE FROM {qualified(META_DB, 'site_state')} WHERE name = %s",
-                (_flag_name(range_name),),
+                f"DELETE FROM {qualified(META_DB, 'site_state')} WHERE name IN (%s, %s)",
+                (_flag_name(range_name), PROGRESS_PREFIX + range_name),
             )
     except BaseException:
         conn.rollback()
