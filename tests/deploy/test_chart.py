@@ -166,7 +166,7 @@ def test_one_agent_per_site_with_options_the_agent_accepts(
     port = ctx.params["metrics_port"]
     assert container["ports"] == [{"name": "metrics", "containerPort": port, "protocol": "TCP"}]
     assert container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "metrics"}
-    assert "httpGet" in container["livenessProbe"]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "metrics"}
     assert container["resources"]["requests"]
     env = {e["name"]: e["value"] for e in container["env"]}
     mount = next(m for m in container["volumeMounts"] if m["name"] == "config")

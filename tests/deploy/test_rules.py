@@ -13,12 +13,16 @@ REQUIRED_ALERTS = {
     "MdbcRangeWithoutOwner",
     "MdbcOwnerFlapping",
     "MdbcReplicaLagHigh",
+    "MdbcNeedsResync",
     "MdbcReplicaStalled",
     "MdbcStoreDown",
     "MdbcFailover",
 }
 """The alerts the operator guide promises (issue: no owner, flapping, lag, needs-resync,
 store down, a failover happened)."""
+
+SINGLE_SITE_SERIES = {"mdbc_lease_remaining_seconds", "mdbc_range_owner_info"}
+"""What the range-wide alerts read: series every agent exports for every range."""
 
 SERIES = re.compile(r"\bmdbc_[a-z0-9_]+\b")
 
@@ -68,3 +72,13 @@ def test_rules_name_only_series_the_agent_exports() -> None:
 def test_the_chart_ships_the_same_rules() -> None:
     copy = CHART / "files" / "mdbc-rules.yml"
     assert copy.read_text() == RULES.read_text(), f"{copy} differs from {RULES}: copy it again"
+
+
+def test_range_wide_alerts_need_no_view_of_other_sites() -> None:
+    """No owner and needs-resync read series each agent reports for every range (issue gap:
+    a site's own Prometheus could not tell "no owner" from "owned elsewhere")."""
+    rules = {r["alert"]: r["expr"] for r in _rules()}
+    assert set(SERIES.findall(rules["MdbcRangeWithoutOwner"])) == SINGLE_SITE_SERIES
+    assert "mdbc_is_owner" not in rules["MdbcRangeWithoutOwner"]
+    assert SERIES.findall(rules["MdbcNeedsResync"]) == ["mdbc_needs_resync"]
+    assert "mdbc_needs_resync" in rules["MdbcReplicaStalled"]
