@@ -15,6 +15,7 @@ from cli.admin_cmds import history, log_cmd, pause, promote, resume, status, swi
 from cli.agent_cmd import agent
 from cli.demo_cmd import demo
 from cli.init_cmd import init
+from cli.proxy_cmd import proxy
 from cli.repair_cmds import resync, verify
 from cli.sandbox_cmd import sandbox
 from mdbc_py import __version__
@@ -44,6 +45,7 @@ for command in (
     history,
     log_cmd,
     agent,
+    proxy,
     resync,
     verify,
     demo,

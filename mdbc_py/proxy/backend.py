@@ -1,0 +1,88 @@
+"""One client's own backend session on MariaDB, and a PyMySQL handle on it.
+
+The client authenticates through the proxy (see :mod:`.handshake`); once
+the server has said OK, the same socket is adopted by a PyMySQL
+``Connection`` object. The commit core runs its statements through that
+handle (read the staged rows, clear them, record the applied position),
+inside the client's own open transaction, and gets exactly the Python
+values the driver gets, because it *is* PyMySQL decoding them. The handle
+and the relay share one :class:`~.wire.PacketStream`, so neither can read
+bytes meant for the other.
+
+PyMySQL decodes text with the connection's character set; the handle is
+told ``utf8mb4`` (the driver's charset), and the commit path switches the
+session to ``utf8mb4`` around its own statements when the client's session
+might use another one (see :mod:`.commit`).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pymysql
+from pymysql.connections import Connection as RawConnection
+
+from mdbc_py.config import SiteConfig
+from mdbc_py.proxy import wire
+from mdbc_py.proxy.handshake import Greeting
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to reach the site's MariaDB for a new client session."""
+
+
+class BackendUnavailableError(Exception):
+    """The site's MariaDB could not be reached for a new session (``site``, ``detail``)."""
+
+    def __init__(self, site: str, detail: str) -> None:
+        super().__init__(f"cannot reach the MariaDB of site {site!r}: {detail}")
+        self.site = site
+        self.detail = detail
+
+
+def open_socket(site: SiteConfig) -> socket.socket:
+    """A TCP (or Unix) socket to the site's MariaDB, blocking, no timeout after connect."""
+    if site.tls is not None:
+        raise BackendUnavailableError(
+            site.name, "the site requires TLS, which mdbc proxy does not support yet"
+        )
+    try:
+        if site.unix_socket:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(CONNECT_TIMEOUT)
+            sock.connect(site.unix_socket)
+        else:
+            sock = socket.create_connection((site.host, site.port), CONNECT_TIMEOUT)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    except OSError as exc:
+        raise BackendUnavailableError(site.name, str(exc)) from None
+    sock.settimeout(None)
+    return sock
+
+
+def adopt(
+    sock: socket.socket, stream: wire.PacketStream, greeting: Greeting, flags: int, status: int
+) -> RawConnection:
+    """A PyMySQL connection around an already authenticated session.
+
+    ``flags`` are the capabilities the session was opened with, ``status``
+    the status flags of the server's final OK.
+    """
+    raw: Any = pymysql.connections.Connection(
+        defer_connect=True, charset="utf8mb4", ssl_disabled=True, autocommit=None
+    )
+    raw._sock = sock
+    raw._rfile = stream
+    raw._next_seq_id = 0
+    raw._current_timeout = None
+    raw._closed = False
+    raw.protocol_version = 10
+    raw.server_version = greeting.server_version
+    raw.server_thread_id = (greeting.thread_id,)
+    raw.server_capabilities = greeting.capabilities
+    raw.server_status = status
+    raw.client_flag = flags
+    raw.host_info = f"mdbc proxy session {greeting.thread_id}"
+    result: RawConnection = raw
+    return result

@@ -1,0 +1,181 @@
+"""The connection phase: the server's greeting and the client's login, relayed.
+
+Authentication stays MariaDB's own: the proxy never sees a password in
+clear, it relays the scrambled exchange (including auth-switch requests and
+plugin round trips) between the client and its own backend session. It
+changes two things on the way:
+
+- in the greeting, the capabilities the proxy cannot relay yet are masked
+  out, so a client never asks for them: SSL, compression (zlib and zstd),
+  ``LOCAL INFILE``, ``CLIENT_DEPRECATE_EOF`` (the proxy's own statements
+  read classic EOF-terminated results), optional metadata and query
+  attributes (MySQL 8 only), and every MariaDB extended capability (bulk
+  execute, extended type info, metadata cache, progress reports);
+- in the client's login packet the same flags are cleared again (a client
+  that ignores the greeting still gets none of them) and
+  ``CLIENT_MULTI_STATEMENTS`` / ``CLIENT_MULTI_RESULTS`` are set, because
+  the commit path sends its own statements in one round trip, as the
+  driver does. Whether the client itself asked for multi-statements is
+  remembered: the session refuses stacked text the client did not ask for.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from mdbc_py.proxy import wire
+
+MASKED = (
+    wire.CLIENT_SSL
+    | wire.CLIENT_COMPRESS
+    | wire.CLIENT_LOCAL_FILES
+    | wire.CLIENT_DEPRECATE_EOF
+    | wire.CLIENT_OPTIONAL_METADATA
+    | wire.CLIENT_ZSTD_COMPRESSION
+    | wire.CLIENT_QUERY_ATTRIBUTES
+    | wire.CLIENT_SSL_VERIFY_SERVER_CERT
+)
+"""Capabilities hidden from the client and cleared in its login (see the module docstring)."""
+
+ADDED = wire.CLIENT_MULTI_STATEMENTS | wire.CLIENT_MULTI_RESULTS
+"""Capabilities the backend session always gets (the commit path batches its statements)."""
+
+UTF8MB4_COLLATIONS = frozenset({45, 46, 224, *range(225, 248), 255})
+"""Collation ids of utf8mb4 in the handshake (``utf8mb4_general_ci`` is 45)."""
+
+
+class HandshakeError(Exception):
+    """The connection phase failed; ``reason`` says why (the client has been told, if it can)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Greeting:
+    """The parts of the server's greeting the proxy needs."""
+
+    server_version: str
+    thread_id: int
+    capabilities: int
+    collation: int
+    status: int
+    packet: wire.Packet
+    """The greeting as the client gets it (capabilities masked)."""
+
+
+def parse_greeting(packet: wire.Packet) -> Greeting:
+    """Read the server's greeting (protocol 10) and mask it for the client."""
+    data = bytearray(packet.payload)
+    if not data or data[0] != 10:
+        if data[:1] == b"\xff":
+            _, _, message = wire.parse_err(bytes(data))
+            raise HandshakeError(f"the database refused the connection: {message}")
+        raise HandshakeError(f"unexpected greeting from the database (protocol {data[:1].hex()})")
+    end = data.index(0, 1)
+    version = data[1:end].decode("latin1")
+    pos = end + 1
+    thread_id = struct.unpack_from("<I", data, pos)[0]
+    pos += 4 + 8 + 1
+    cap_low_at = pos
+    caps = struct.unpack_from("<H", data, pos)[0]
+    pos += 2
+    collation = status = 0
+    if len(data) > pos:
+        collation = data[pos]
+        status = struct.unpack_from("<H", data, pos + 1)[0]
+        caps |= struct.unpack_from("<H", data, pos + 3)[0] << 16
+        masked = caps & ~MASKED
+        struct.pack_into("<H", data, cap_low_at, masked & 0xFFFF)
+        struct.pack_into("<H", data, pos + 3, masked >> 16)
+        # reserved(6) + MariaDB extended capabilities(4) follow the auth data length byte
+        ext_at = pos + 6 + 6
+        if not caps & wire.CLIENT_LONG_PASSWORD and len(data) >= ext_at + 4:
+            data[ext_at : ext_at + 4] = b"\x00\x00\x00\x00"
+    else:
+        struct.pack_into("<H", data, cap_low_at, caps & ~MASKED & 0xFFFF)
+    return Greeting(
+        version, thread_id, caps, collation, status, wire.Packet(packet.seq, bytes(data))
+    )
+
+
+@dataclass(frozen=True)
+class Login:
+    """The client's login packet as the backend gets it, and what it said."""
+
+    packet: wire.Packet
+    client_flags: int
+    """The capabilities the client asked for (before the proxy's changes)."""
+    backend_flags: int
+    """The capabilities the backend session has."""
+    collation: int
+    user: str
+    database: str | None
+
+
+def _cstring(data: bytes, pos: int) -> tuple[bytes, int]:
+    end = data.index(0, pos)
+    return data[pos:end], end + 1
+
+
+def parse_login(packet: wire.Packet) -> Login:
+    """Read the client's HandshakeResponse41 and adjust its capabilities (module docstring)."""
+    data = bytearray(packet.payload)
+    if len(data) < 32:
+        raise HandshakeError("login packet too short")
+    flags = struct.unpack_from("<I", data, 0)[0]
+    if not flags & wire.CLIENT_PROTOCOL_41:
+        raise HandshakeError("the client speaks a protocol older than 4.1; mdbc proxy needs 4.1")
+    if flags & wire.CLIENT_SSL:
+        raise HandshakeError(
+            "the client asked for TLS, which mdbc proxy does not offer yet: connect to the "
+            "proxy without TLS (on loopback or a trusted network), or to MariaDB directly"
+        )
+    backend_flags = (flags & ~MASKED) | ADDED
+    struct.pack_into("<I", data, 0, backend_flags)
+    if not flags & wire.CLIENT_LONG_PASSWORD:
+        data[28:32] = b"\x00\x00\x00\x00"  # MariaDB extended capabilities: none
+    collation = data[8]
+    user = b""
+    database: bytes | None = None
+    try:
+        user, pos = _cstring(bytes(data), 32)
+        if flags & wire.CLIENT_PLUGIN_AUTH_LENENC:
+            length, pos = wire.read_lenenc(bytes(data), pos)
+            pos += length
+        elif flags & wire.CLIENT_SECURE_CONNECTION:
+            pos += 1 + data[pos]
+        else:
+            _, pos = _cstring(bytes(data), pos)
+        if flags & wire.CLIENT_CONNECT_WITH_DB and pos < len(data):
+            database, pos = _cstring(bytes(data), pos)
+    except (ValueError, IndexError):
+        raise HandshakeError("malformed login packet") from None
+    return Login(
+        packet=wire.Packet(packet.seq, bytes(data)),
+        client_flags=flags,
+        backend_flags=backend_flags,
+        collation=collation,
+        user=user.decode("utf-8", "replace"),
+        database=database.decode("utf-8", "replace") if database else None,
+    )
+
+
+def relay_auth(client: wire.PacketStream, backend: wire.PacketStream) -> wire.Packet:
+    """Relay the authentication exchange until the server's OK or ERR (returned, relayed).
+
+    After the login packet each server packet that is neither OK nor ERR
+    (auth switch request ``0xFE``, plugin data ``0x01``) is relayed and
+    answered by one client packet, except the "fast auth succeeded" notice
+    of ``caching_sha2_password`` (``0x01 0x03``), which needs no answer.
+    """
+    while True:
+        reply = backend.read_packet()
+        client.send(reply)
+        if reply.is_ok or reply.is_err:
+            return reply
+        if reply.payload[:2] == b"\x01\x03":
+            continue
+        backend.send(client.read_packet())

@@ -1,0 +1,187 @@
+"""The listener: accepts clients, runs one session thread each, drains on stop.
+
+Threads with blocking sockets, not asyncio: the commit core, PyMySQL and
+cassandra-driver's calls are blocking, and a thread per session keeps each
+session's code straight-line (the group committer already lets concurrent
+sessions share one append). Bounded: at most ``max_sessions`` at once (the
+next client gets ERR 1040 and is closed), a login must finish within
+:data:`~mdbc_py.proxy.session.HANDSHAKE_SECONDS`.
+
+Stopping (SIGTERM in ``mdbc proxy``): the listener closes, idle sessions
+end at once, a session with a transaction open may finish it for
+``drain_seconds``; then every remaining session is cut (its backend session
+closes and the server rolls its transaction back: nothing of it is logged).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from mdbc_py.config import Config
+from mdbc_py.driver.runtime import Runtime
+from mdbc_py.errors import ConfigError
+from mdbc_py.proxy import errors as perr
+from mdbc_py.proxy import wire
+from mdbc_py.proxy.session import Session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Where to listen and how many sessions, for how long to drain."""
+
+    host: str = "127.0.0.1"
+    port: int = 3307
+    max_sessions: int = 256
+    drain_seconds: float = 10.0
+
+
+class ProxyServer:
+    """``mdbc proxy`` for one site: see the package docstring."""
+
+    def __init__(self, cfg: Config, site: str, settings: ProxySettings | None = None) -> None:
+        if site not in cfg.sites:
+            raise ConfigError(
+                f"unknown site {site!r}; the configuration names {', '.join(sorted(cfg.sites))}",
+                key="site",
+            )
+        if cfg.mode != "master-slave":
+            raise ConfigError(
+                f"mdbc proxy supports mode master-slave only (the configuration says "
+                f"{cfg.mode!r}); run one proxy per site and point writers at the owner's",
+                key="mode",
+            )
+        self.cfg = cfg
+        self.site = cfg.site(site)
+        self.settings = settings or ProxySettings()
+        self.runtime = Runtime.for_config(cfg)
+        self.stopping = threading.Event()
+        self._stop_r, self._stop_w = os.pipe()
+        self._listener: socket.socket | None = None
+        self._accepter: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._sessions: dict[Session, threading.Thread] = {}
+        self._stopped = threading.Event()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The address the proxy listens on (the real port when 0 was asked)."""
+        assert self._listener is not None, "start() first"
+        host, port = self._listener.getsockname()[:2]
+        return str(host), int(port)
+
+    @property
+    def session_count(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    def start(self) -> tuple[str, int]:
+        """Bind, listen and accept in a background thread; return the address."""
+        listener = socket.socket(socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((self.settings.host, self.settings.port))
+        except OSError as exc:
+            listener.close()
+            raise OSError(
+                exc.errno,
+                f"cannot listen on {self.settings.host}:{self.settings.port}: {exc.strerror}",
+            ) from None
+        listener.listen(128)
+        listener.settimeout(0.5)
+        self._listener = listener
+        self._accepter = threading.Thread(
+            target=self._accept_loop, name="mdbc-proxy-accept", daemon=True
+        )
+        self._accepter.start()
+        log.info("mdbc proxy for site %s listening on %s:%d", self.site.name, *self.address)
+        return self.address
+
+    def _accept_loop(self) -> None:
+        assert self._listener is not None
+        while not self.stopping.is_set():
+            try:
+                sock, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                if self.stopping.is_set():
+                    return
+                raise
+            sock.settimeout(None)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                full = len(self._sessions) >= self.settings.max_sessions
+                if not full:
+                    session = Session(sock, self.site, self.runtime, self.stopping, self._stop_r)
+                    thread = threading.Thread(
+                        target=self._run, args=(session,), daemon=True, name="mdbc-proxy-session"
+                    )
+                    self._sessions[session] = thread
+            if full:
+                self._refuse(
+                    sock,
+                    perr.ER_CON_COUNT_ERROR,
+                    f"too many sessions: mdbc proxy serves at most {self.settings.max_sessions}",
+                )
+                continue
+            thread.start()
+
+    @staticmethod
+    def _refuse(sock: socket.socket, errno: int, message: str) -> None:
+        with contextlib.suppress(OSError):
+            sock.sendall(wire.frame(0, wire.err_packet_pre41(0, errno, message).payload))
+        with contextlib.suppress(OSError):
+            sock.close()
+
+    def _run(self, session: Session) -> None:
+        try:
+            session.run()
+        finally:
+            with self._lock:
+                self._sessions.pop(session, None)
+
+    def stop(self, drain_seconds: float | None = None) -> None:
+        """Stop accepting, let open transactions finish (bounded), then cut the rest."""
+        if self.stopping.is_set():
+            self._stopped.wait()
+            return
+        drain = self.settings.drain_seconds if drain_seconds is None else drain_seconds
+        self.stopping.set()
+        os.write(self._stop_w, b"x")
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.close()
+        if self._accepter is not None:
+            self._accepter.join()
+        deadline = time.monotonic() + drain
+        while self.session_count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with self._lock:
+            left = list(self._sessions.items())
+        if left:
+            log.warning(
+                "drain: cutting %d sessions still in a transaction after %.0f s; their "
+                "transactions are rolled back",
+                len(left),
+                drain,
+            )
+        for session, _ in left:
+            session.abort()
+        for _, thread in left:
+            thread.join(timeout=5.0)
+        os.close(self._stop_r)
+        os.close(self._stop_w)
+        self._stopped.set()
+        log.info("mdbc proxy for site %s stopped", self.site.name)
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` has finished."""
+        self._stopped.wait()

@@ -1,0 +1,672 @@
+"""One client session of the proxy: its backend session, its commands, its transaction.
+
+A session is a thread with two blocking sockets: the client's, and its own
+backend session on the site's MariaDB (never shared). After the relayed
+login (:mod:`.handshake`) it reads one command at a time and decides:
+
+- reads, session statements, savepoints: relayed as they are;
+- a write (DML, ``CALL``, SQL nobody can parse, a query calling a stored
+  function): the range it writes must be owned here (else an ERR, and the
+  statement is not sent) and be the transaction's only range; in
+  autocommit mode the proxy wraps it in a ``BEGIN`` of its own and commits
+  it through the log before the client gets its answer;
+- ``COMMIT`` of a transaction that wrote: the commit core
+  (:mod:`.commit`), ending with the client's own ``COMMIT``;
+- statements that commit implicitly (``BEGIN`` inside a transaction, ``SET
+  autocommit = 1``, ``LOCK TABLES``, ``UNLOCK TABLES`` after a lock, DDL,
+  admin statements): the open transaction is committed through the log
+  first, then the statement is relayed;
+- DDL of a range: as the driver logs it: executed, then logged as a
+  statement entry, then its capture regenerated;
+- ``ROLLBACK``, ``COM_QUIT``, a dropped client, ``COM_RESET_CONNECTION``,
+  ``COM_CHANGE_USER``: relayed; the server rolls back, nothing is logged.
+
+Transaction state comes from the server's status flags
+(``SERVER_STATUS_IN_TRANS``, ``SERVER_STATUS_AUTOCOMMIT``) of every OK/EOF
+packet and from classifying the statement text with :mod:`mdbc_py.sql`.
+Prepared statements are classified at ``COM_STMT_PREPARE`` and remembered
+by id; each ``COM_STMT_EXECUTE`` of a write is handled like the same write
+sent as text. Preparing DDL, transaction control or ``SET autocommit`` is
+refused (ERR 1295): send those as text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import struct
+import threading
+import time
+from typing import Any
+
+import pymysql
+from pymysql.connections import Connection as RawConnection
+
+from mdbc_py import capture
+from mdbc_py.config import SiteConfig
+from mdbc_py.driver.runtime import Runtime
+from mdbc_py.driver.transaction import Transaction
+from mdbc_py.errors import CrossRangeError, FailoverError, NotCapturedError, NotOwnerError
+from mdbc_py.music import RangeInfo, RangeState
+from mdbc_py.proxy import backend as backend_mod
+from mdbc_py.proxy import commit as commit_mod
+from mdbc_py.proxy import errors as perr
+from mdbc_py.proxy import handshake, wire
+from mdbc_py.proxy.relay import Relay
+from mdbc_py.sql import Kind, Statement, TableRef, Tcl, classify
+from mdbc_py.sql.keys import missing_primary_key
+
+log = logging.getLogger(__name__)
+
+OWNER_WAIT_SECONDS = 5.0
+"""How long a transaction's first write waits for a range in a change of owner to open."""
+
+HANDSHAKE_SECONDS = 10.0
+"""How long a client may take to log in."""
+
+_CHARSET_WORDS = ("NAMES", "CHARACTER", "CHARSET", "COLLATION")
+_PLAIN_UTF8MB4 = ("SET NAMES UTF8MB4", "SET NAMES 'UTF8MB4'", 'SET NAMES "UTF8MB4"')
+_UNSUPPORTED_COMMANDS = "binlog, replication and other administrative commands"
+
+
+class Session:
+    """One client connection and its backend session (see the module docstring)."""
+
+    def __init__(
+        self,
+        client_sock: socket.socket,
+        site: SiteConfig,
+        runtime: Runtime,
+        stopping: threading.Event,
+        stop_fd: int,
+    ) -> None:
+        self.client_sock = client_sock
+        self.site = site
+        self.runtime = runtime
+        self.stopping = stopping
+        self.stop_fd = stop_fd
+        self.client = wire.PacketStream(client_sock, "client")
+        self.backend_sock: socket.socket | None = None
+        self.backend = wire.PacketStream(client_sock, "backend")  # replaced at connect
+        self.relay = Relay(self.client, self.backend)
+        self.raw: RawConnection = None  # type: ignore[assignment]
+        self.tx = Transaction()
+        self.current_db: str | None = None
+        self.client_multi = False
+        self.login_collation = 0
+        self.charset_clean = False
+        self.tables_locked = False
+        self.temp_tables: set[TableRef] = set()
+        self.prepared: dict[int, Statement] = {}
+        self.last_prepared: int | None = None
+        self.close_after = False
+        self.closed = False
+
+    # -- state --------------------------------------------------------------------
+
+    @property
+    def autocommit(self) -> bool:
+        return bool(self.relay.status & wire.SERVER_STATUS_AUTOCOMMIT)
+
+    @property
+    def in_transaction(self) -> bool:
+        """True while the client has a transaction open (the drain waits for it)."""
+        return bool(self.relay.status & wire.SERVER_STATUS_IN_TRANS) or self.tx.has_writes
+
+    def ok_status(self) -> int:
+        """Status flags for an OK packet the proxy makes (no transaction open)."""
+        return self.relay.status & wire.SERVER_STATUS_AUTOCOMMIT
+
+    def _after_response(self, terminal: wire.Packet) -> None:
+        """The server answered a client statement: trust its word on the transaction.
+
+        No transaction open on the server means the tracked one ended (a
+        deadlock rolls a transaction back): forget it, its staged rows went
+        with it.
+        """
+        if wire.status_of(terminal) is None:
+            return
+        if not self.relay.status & wire.SERVER_STATUS_IN_TRANS and not self.tx.implicit:
+            self.tx.reset()
+
+    # -- life cycle -----------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve the client until it leaves, the proxy stops, or a session ends on error."""
+        try:
+            if self._login():
+                self._serve()
+        except wire.ConnectionClosed as exc:
+            log.debug("session ended: %s", exc)
+        except Exception:
+            log.exception("session ended on an unexpected error")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close both sockets; an open transaction is rolled back by the server."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.backend_sock is not None:
+            with contextlib.suppress(OSError):
+                self.backend_sock.sendall(b"\x01\x00\x00\x00\x01")  # COM_QUIT
+            with contextlib.suppress(OSError):
+                self.backend_sock.close()
+        with contextlib.suppress(OSError):
+            self.client_sock.close()
+
+    def abort(self) -> None:
+        """Cut both connections now (end of the drain): the blocked thread wakes and ends."""
+        for sock in (self.client_sock, self.backend_sock):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def _login(self) -> bool:
+        try:
+            self.backend_sock = backend_mod.open_socket(self.site)
+        except backend_mod.BackendUnavailableError as exc:
+            log.warning("%s", exc)
+            self.client.send(wire.err_packet_pre41(0, perr.ER_UNKNOWN_ERROR, str(exc)))
+            return False
+        self.backend = wire.PacketStream(self.backend_sock, "backend")
+        self.relay.backend = self.backend
+        self.client_sock.settimeout(HANDSHAKE_SECONDS)
+        self.backend_sock.settimeout(HANDSHAKE_SECONDS)
+        try:
+            greeting = handshake.parse_greeting(self.backend.read_packet())
+            self.client.send(greeting.packet)
+            login = handshake.parse_login(self.client.read_packet())
+        except handshake.HandshakeError as exc:
+            log.info("login refused: %s", exc.reason)
+            with contextlib.suppress(wire.ConnectionClosed):
+                self.client.send(wire.err_packet(2, 1043, "08S01", exc.reason))
+            return False
+        except TimeoutError:
+            log.info("login timed out after %.0f s", HANDSHAKE_SECONDS)
+            return False
+        self.backend.send(login.packet)
+        try:
+            final = handshake.relay_auth(self.client, self.backend)
+        except TimeoutError:
+            log.info("authentication timed out after %.0f s", HANDSHAKE_SECONDS)
+            return False
+        if not final.is_ok:
+            return False
+        self.client_sock.settimeout(None)
+        self.backend_sock.settimeout(None)
+        self.client_multi = bool(login.client_flags & wire.CLIENT_MULTI_STATEMENTS)
+        self.current_db = login.database
+        self.login_collation = login.collation
+        self.charset_clean = login.collation in handshake.UTF8MB4_COLLATIONS
+        self.relay.status = wire.parse_ok(final.payload).status
+        self.raw = backend_mod.adopt(
+            self.backend_sock, self.backend, greeting, login.backend_flags, self.relay.status
+        )
+        log.debug("session %d of %s at site %s", greeting.thread_id, login.user, self.site.name)
+        return True
+
+    def _wait_for_command(self) -> bool:
+        """Wait for the client's next command; False when the proxy stops this session.
+
+        A stopping proxy ends idle sessions at once; a session with a
+        transaction open keeps serving it until the drain deadline cuts it.
+        """
+        while not self.client.buffered():
+            watch = (
+                [self.client_sock] if self.stopping.is_set() else [self.client_sock, self.stop_fd]
+            )
+            if self.stopping.is_set() and not self.in_transaction:
+                return False
+            readable, _, _ = select.select(watch, [], [], 1.0 if self.stopping.is_set() else None)
+            if self.client_sock in readable:
+                return True
+        return True
+
+    def _serve(self) -> None:
+        while not self.close_after and self._wait_for_command():
+            packet = self.client.read_packet()
+            self.relay.start(packet)
+            try:
+                if not self._command(packet):
+                    return
+            except wire.ConnectionClosed:
+                raise
+            except Exception as exc:
+                answer = perr.to_client(exc)
+                if not isinstance(exc, perr.RefusedError | pymysql.err.Error):
+                    log.exception("unexpected error serving a command")
+                self.relay.answer(wire.err_packet(0, answer.errno, answer.sqlstate, answer.message))
+                if answer.close:
+                    return
+            if self.raw is not None and not self.raw.open:
+                return
+
+    # -- commands -------------------------------------------------------------------
+
+    def _command(self, packet: wire.Packet) -> bool:
+        """Serve one command; False ends the session."""
+        cmd = packet.first
+        if cmd == wire.COM_QUIT:
+            return False
+        if cmd == wire.COM_QUERY:
+            self._query(packet)
+        elif cmd == wire.COM_STMT_PREPARE:
+            self._prepare(packet)
+        elif cmd == wire.COM_STMT_EXECUTE:
+            self._execute(packet)
+        elif cmd in (wire.COM_STMT_CLOSE, wire.COM_STMT_SEND_LONG_DATA):
+            if cmd == wire.COM_STMT_CLOSE and len(packet.payload) >= 5:
+                self.prepared.pop(struct.unpack_from("<I", packet.payload, 1)[0], None)
+            self.relay.forward(packet)  # no response
+        elif cmd in (
+            wire.COM_PING,
+            wire.COM_STMT_RESET,
+            wire.COM_PROCESS_KILL,
+            wire.COM_STATISTICS,
+            wire.COM_DEBUG,
+        ):
+            self.relay.forward(packet)
+            self.relay.simple()
+        elif cmd in (wire.COM_FIELD_LIST, wire.COM_STMT_FETCH):
+            self.relay.forward(packet)
+            self.relay.until_eof()
+        elif cmd == wire.COM_INIT_DB:
+            self.relay.forward(packet)
+            if self.relay.simple().is_ok:
+                self.current_db = packet.payload[1:].decode("utf-8", "surrogateescape")
+        elif cmd == wire.COM_SET_OPTION:
+            option = (
+                struct.unpack_from("<H", packet.payload, 1)[0] if len(packet.payload) >= 3 else 0
+            )
+            self.client_multi = option == 0  # the backend keeps multi-statements on for the proxy
+            self.relay.answer(wire.eof_packet(0, self.relay.status))
+        elif cmd == wire.COM_RESET_CONNECTION:
+            self.relay.forward(packet)
+            if self.relay.simple().is_ok:
+                self._session_reset(self.login_collation)
+        elif cmd == wire.COM_CHANGE_USER:
+            self.relay.forward(packet)
+            if not self.relay.auth().is_ok:
+                return False
+            self._session_reset(None)
+            with self.raw.cursor() as cur:
+                cur.execute("SELECT DATABASE()")
+                row = cur.fetchone()
+            self.current_db = row[0] if row else None
+        else:
+            raise perr.refused(
+                f"command 0x{cmd:02x} is not supported through mdbc proxy "
+                f"({_UNSUPPORTED_COMMANDS} go to MariaDB directly)",
+                perr.ER_UNKNOWN_COM_ERROR,
+                "08S01",
+            )
+        return True
+
+    def _session_reset(self, collation: int | None) -> None:
+        """The server reset the session (rolled back, dropped temporaries and statements)."""
+        self.tx.reset()
+        self.temp_tables.clear()
+        self.prepared.clear()
+        self.last_prepared = None
+        self.tables_locked = False
+        self.charset_clean = collation in handshake.UTF8MB4_COLLATIONS
+
+    def _query(self, packet: wire.Packet) -> None:
+        text = packet.payload[1:].decode("utf-8", "surrogateescape")
+        stmt = classify(text, self.current_db)
+        self._refuse_stacked(stmt, text)
+        self._note_charset(text)
+        self._statement(stmt, text, packet)
+
+    def _prepare(self, packet: wire.Packet) -> None:
+        text = packet.payload[1:].decode("utf-8", "surrogateescape")
+        stmt = classify(text, self.current_db)
+        if (
+            stmt.parts
+            or stmt.kind in (Kind.DDL, Kind.TCL)
+            or stmt.use_db is not None
+            or stmt.autocommit is not None
+            or stmt.implicit_commit
+            or (stmt.kind is Kind.SESSION and not stmt.parsed)
+        ):
+            raise perr.refused(
+                "mdbc proxy does not prepare DDL, transaction control, USE or SET autocommit "
+                "(their effect on the transaction must be seen as they run): send them as "
+                "text queries; nothing was prepared",
+                perr.ER_UNSUPPORTED_PS,
+                "HY000",
+            )
+        self._note_charset(text)
+        self.relay.forward(packet)
+        first = self.relay.prepare()
+        if first.is_ok:
+            stmt_id = struct.unpack_from("<I", first.payload, 1)[0]
+            self.prepared[stmt_id] = stmt
+            self.last_prepared = stmt_id
+
+    def _execute(self, packet: wire.Packet) -> None:
+        stmt_id = struct.unpack_from("<I", packet.payload, 1)[0] if len(packet.payload) >= 5 else 0
+        if stmt_id == 0xFFFFFFFF and self.last_prepared is not None:
+            stmt_id = self.last_prepared
+        stmt = self.prepared.get(stmt_id)
+        if stmt is None:  # unknown to the server too: it answers with its own error
+            self.relay.forward(packet)
+            self._after_response(self.relay.query())
+            return
+        self._statement(stmt, None, packet)
+
+    # -- statements -----------------------------------------------------------------
+
+    def _refuse_stacked(self, stmt: Statement, text: str) -> None:
+        """Several statements in one query: only plain reads, and only if the client asked."""
+        if not stmt.parts:
+            return
+        if not self.client_multi:
+            raise perr.refused(
+                f"{len(stmt.parts)} statements in one query ({text[:80]!r}), and the client did "
+                "not enable multi-statements; nothing was executed",
+                perr.ER_PARSE_ERROR,
+            )
+        if all(p.kind is Kind.READ and not p.calls_routine for p in stmt.parts):
+            return
+        raise perr.refused(
+            f"mdbc proxy runs several statements in one query only when all are plain reads "
+            f"({text[:80]!r}): send them one by one; nothing was executed"
+        )
+
+    def _note_charset(self, text: str) -> None:
+        """Remember whether the session may have left utf8mb4 (see :mod:`.commit`)."""
+        upper = text.upper()
+        if not any(word in upper for word in _CHARSET_WORDS):
+            return
+        if " ".join(upper.rstrip("; \n\t").split()).startswith(_PLAIN_UTF8MB4) and (
+            "," not in upper
+        ):
+            self.charset_clean = True
+        else:
+            self.charset_clean = False
+
+    def _statement(self, stmt: Statement, text: str | None, packet: wire.Packet) -> None:
+        """Serve one statement sent as text (``text``) or as a prepared execute."""
+        if stmt.tcl is Tcl.XA:
+            raise perr.refused(
+                "XA transactions are not supported through mdbc proxy (a prepared XA branch "
+                "would commit outside the log); nothing was executed"
+            )
+        if stmt.tcl is Tcl.COMMIT and text is not None:
+            self._commit_statement(text, packet)
+            return
+        if stmt.kind is Kind.DDL and text is not None:
+            self._ddl(stmt, text, packet)
+            return
+        unknown_autocommit = stmt.kind is Kind.SESSION and not stmt.parsed
+        if unknown_autocommit and (self.tx.has_writes or self.tx.may_write):
+            raise perr.refused(
+                "SET autocommit to a value only the server knows, inside a transaction "
+                "that wrote: COMMIT or ROLLBACK first; nothing was executed"
+            )
+        if self._is_write(stmt):
+            self._write(stmt, packet)
+            return
+        if self._commits_implicitly(stmt):
+            self._commit_open()
+        self.relay.forward(packet)
+        terminal = self.relay.query()
+        if terminal.is_err:
+            return
+        self._note_effects(stmt, text)
+        if stmt.tcl in (Tcl.ROLLBACK, Tcl.BEGIN) or stmt.autocommit is not None:
+            self.tx.reset()
+        if stmt.tcl is Tcl.BEGIN:
+            self.tx.explicit = True
+        self._after_response(terminal)
+
+    @staticmethod
+    def _is_write(stmt: Statement) -> bool:
+        return stmt.kind in (Kind.WRITE, Kind.UNKNOWN) or stmt.calls_routine
+
+    def _commits_implicitly(self, stmt: Statement) -> bool:
+        if stmt.tcl is Tcl.UNLOCK_TABLES:
+            return self.tables_locked
+        return stmt.implicit_commit
+
+    def _note_effects(self, stmt: Statement, text: str | None) -> None:
+        """Track ``USE``, table locks and temporary tables after a statement succeeded."""
+        if stmt.use_db is not None:
+            self.current_db = stmt.use_db
+        if stmt.tcl is Tcl.LOCK_TABLES:
+            self.tables_locked = True
+        elif stmt.tcl is Tcl.UNLOCK_TABLES:
+            self.tables_locked = False
+        if stmt.temporary and text is not None:
+            tables = {t for t in stmt.ddl_tables if not t.is_wildcard}
+            if text.lstrip().upper().startswith("DROP"):
+                self.temp_tables -= tables
+            else:
+                self.temp_tables |= tables
+
+    # -- transactions ---------------------------------------------------------------
+
+    def _commit_open(self) -> None:
+        """Commit the open transaction through the log if it wrote (an implicit commit follows)."""
+        if not (self.tx.has_writes or self.tx.may_write):
+            return
+        try:
+            done = commit_mod.commit(self, "COMMIT")
+        finally:
+            self.tx.reset()
+        if done.lost:
+            self.close_after = True
+        elif done.packet.is_err:
+            errno, _, message = wire.parse_err(done.packet.payload)
+            raise pymysql.err.OperationalError(errno, message)
+
+    def _commit_statement(self, text: str, packet: wire.Packet) -> None:
+        """The client's COMMIT: through the log if the transaction wrote."""
+        if not (self.tx.has_writes or self.tx.may_write):
+            self.relay.forward(packet)
+            terminal = self.relay.query()
+            if not terminal.is_err:
+                self.tx.reset()
+            return
+        try:
+            done = commit_mod.commit(self, text.strip().rstrip(";").strip())
+        finally:
+            self.tx.reset()
+        self.relay._note(done.packet)
+        self.relay.answer(done.packet)
+        if done.lost:
+            self.close_after = True
+
+    def _write(self, stmt: Statement, packet: wire.Packet) -> None:
+        """A statement that writes (or may): checks, then run it, committing if autocommit."""
+        range_name = self._before_write(stmt)
+        wrap = self.autocommit and not self.relay.status & wire.SERVER_STATUS_IN_TRANS
+        if wrap:
+            self.raw.begin()
+            self.tx.implicit = True
+        if range_name is not None:
+            self.tx.range_name = range_name
+            self.tx.has_writes = True
+            self.tx.tables.update(t for t in stmt.written if t.db is not None)
+        else:
+            self._note_possible_write()
+        self.relay.forward(packet)
+        terminal = self.relay.query(hold=True)
+        if not wrap:
+            self.relay.answer(terminal)
+            self._after_response(terminal)
+            return
+        if terminal.is_err:
+            commit_mod.rollback(self)
+            self.tx.reset()
+            self.relay.answer(terminal)
+            return
+        try:
+            done = commit_mod.commit(self, "COMMIT")
+        finally:
+            self.tx.reset()
+        if done.lost:
+            self.close_after = True
+        elif done.packet.is_err:
+            errno, state, message = wire.parse_err(done.packet.payload)
+            self.relay.answer(wire.err_packet(0, errno, state, message))
+            return
+        self.relay.status = wire.status_of(done.packet) or self.relay.status
+        self.relay.answer(wire.with_status(terminal, wire.SERVER_STATUS_IN_TRANS))
+
+    def _before_write(self, stmt: Statement) -> str | None:
+        """The range a write changes, checked: one range, owned here, captured.
+
+        Raises (and nothing is sent) like the driver's ``before_statement``.
+        """
+        if stmt.kind is Kind.UNKNOWN and not stmt.written:
+            return None
+        ranges = self.runtime.ranges.ranges_written(stmt, temporary=self.temp_tables)
+        if not ranges:
+            return None
+        if len(ranges) > 1 or (self.tx.range_name and self.tx.range_name not in ranges):
+            names = sorted(ranges | ({self.tx.range_name} if self.tx.range_name else set()))
+            raise CrossRangeError(
+                f"this transaction would span ranges {', '.join(names)}: each range has its own "
+                "log and owner, so one transaction must stay in one; put the tables in one "
+                "range in mdbc.toml or split the transaction (nothing was executed)"
+            )
+        range_name = next(iter(ranges))
+        self._require_owner(range_name)
+        if stmt.kind is not Kind.DDL:
+            self._require_captured(stmt, range_name)
+        return range_name
+
+    def _require_owner(self, range_name: str) -> None:
+        info = self.runtime.owner(range_name)
+        if info.owner != self.site.name or info.state is not RangeState.OPEN:
+            info = self.runtime.owner(range_name, fresh=True)
+        if info.state is not RangeState.OPEN and not self.tx.has_writes:
+            info = self._wait_open(range_name, info)
+        if info.owner != self.site.name:
+            raise NotOwnerError(
+                f"range {range_name!r} is owned by site {info.owner!r} (epoch {info.epoch}), "
+                f"not by {self.site.name!r} where this proxy runs: send writes to the proxy "
+                f"of {info.owner!r} (nothing was executed)"
+            )
+        if self.tx.epoch is not None and self.tx.epoch != info.epoch:
+            raise FailoverError(
+                f"range {range_name!r} changed epoch from {self.tx.epoch} to {info.epoch} "
+                "during this transaction; the session is closed and the transaction rolled "
+                "back: reconnect and retry"
+            )
+        self.tx.epoch = info.epoch
+
+    def _wait_open(self, range_name: str, info: RangeInfo) -> RangeInfo:
+        deadline = time.monotonic() + OWNER_WAIT_SECONDS
+        while info.state is not RangeState.OPEN:
+            if time.monotonic() > deadline:
+                raise FailoverError(
+                    f"range {range_name!r} has been {info.state.value} for "
+                    f"{OWNER_WAIT_SECONDS:.0f} s: a change of owner is under way or stuck "
+                    "(nothing was executed); retry, and check 'mdbc status'"
+                )
+            time.sleep(0.05)
+            info = self.runtime.owner(range_name, fresh=True)
+        return info
+
+    def _require_captured(self, stmt: Statement, range_name: str) -> None:
+        for table in stmt.written:
+            if table.is_wildcard or table.db is None or table in self.temp_tables:
+                continue
+            if self.runtime.ranges.range_of(table) is None:
+                continue
+
+            def load(db: str) -> set[str]:
+                return set(capture.captured_tables(self.raw, db))
+
+            if table.name in self.runtime.captured(self.site.name, table.db, load):
+                continue
+            if table.name in self.runtime.captured(self.site.name, table.db, load, fresh=True):
+                continue
+            raise NotCapturedError(
+                f"table {table.db}.{table.name} of range {range_name!r} is not captured at site "
+                f"{self.site.name!r}: it has no primary key, or does not exist, or 'mdbc init' "
+                "has not run since it was created; its changes would not be replicated, so "
+                "nothing was executed"
+            )
+
+    def _note_possible_write(self) -> None:
+        """A statement whose writes nobody can see: remember which ranges are ours now."""
+        self.tx.may_write = True
+        for name in self.runtime.cfg.ranges:
+            if name in self.tx.routine_epochs:
+                continue
+            info = self.runtime.owner(name)
+            if info.owner == self.site.name and info.state is RangeState.OPEN:
+                self.tx.routine_epochs[name] = info.epoch
+
+    # -- DDL ------------------------------------------------------------------------
+
+    def _ddl(self, stmt: Statement, text: str, packet: wire.Packet) -> None:
+        """DDL: executed, then (for a range's tables) logged and its capture regenerated."""
+        range_name = self._before_write(stmt)
+        if range_name is None:
+            if not stmt.temporary:
+                self._commit_open()
+            self.relay.forward(packet)
+            terminal = self.relay.query()
+            if not terminal.is_err:
+                self._note_effects(stmt, text)
+                if not stmt.temporary:
+                    self.tx.reset()
+                self._after_response(terminal)
+            return
+        epoch = self.tx.epoch
+        assert epoch is not None, "_before_write checked the owner"
+        reason = missing_primary_key(text)
+        if reason is not None:
+            tables = sorted(str(t) for t in stmt.ddl_tables if not t.is_wildcard)
+            raise capture.NoPrimaryKeyError(tables, f"{reason}; nothing was executed at any site")
+        if not (text.isascii() or (self.charset_clean and _is_utf8(text))):
+            raise perr.refused(
+                "DDL with non-ASCII text is logged only from a utf8mb4 session (SET NAMES "
+                "utf8mb4), so every site runs the very same statement; nothing was executed"
+            )
+        self._commit_open()
+        self.tx.reset()
+        self.relay.forward(packet)
+        terminal = self.relay.query(hold=True)
+        if terminal.is_err:
+            self.relay.answer(terminal)
+            return
+        seq = commit_mod.log_ddl(self, range_name, epoch, text)
+        try:
+            commit_mod.recapture(self, text)
+        except capture.NoPrimaryKeyError as exc:
+            raise capture.NoPrimaryKeyError(
+                exc.tables,
+                f"the statement ran at site {self.site.name!r} and is entry {seq} of range "
+                f"{range_name!r}, so every site has the table; it is not captured, and writes "
+                "to it are refused until it has a primary key",
+            ) from None
+        self._note_effects(stmt, text)
+        self.relay.answer(terminal)
+        self._after_response(terminal)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # surrogate-escaped bytes: not UTF-8
+        return False
+    return True
+
+
+def describe(session: Session) -> dict[str, Any]:
+    """A small view of a session for logs and diagnostics."""
+    return {
+        "site": session.site.name,
+        "database": session.current_db,
+        "in_transaction": session.in_transaction,
+    }
