@@ -1,0 +1,142 @@
+"""Fixtures of the proxy tests: fresh ranges, an in-process ``mdbc proxy`` per site.
+
+The proxies run in the test process (threads, on free loopback ports) over
+the session sandbox, with ranges of fresh names in keyspace
+``mdbc_proxy``: ``pxa_*`` owned by dc1 (the proxy tests write there, and
+the driver writes the same workload there for comparison), ``pxb_*``
+owned by dc2 (writes through dc1's proxy must be refused), ``pxf_*``
+owned by dc1 and fenced by a test.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import pymysql
+import pytest
+
+from mdbc_py.admin.init import initialize
+from mdbc_py.config import Config, RangeConfig
+from mdbc_py.driver.runtime import Runtime
+from mdbc_py.music import MusicStore, open_store
+from mdbc_py.proxy import ProxyServer, ProxySettings
+
+KEYSPACE = "mdbc_proxy"
+
+
+def make_config(base: Config, owners: dict[str, str]) -> Config:
+    """A Config over the sandbox's sites and store with ranges named and owned as given."""
+    ranges = {n: RangeConfig(name=n, database=n, initial_owner=o) for n, o in owners.items()}
+    return Config(
+        sites=base.sites,
+        store=replace(base.store, keyspace=KEYSPACE),
+        ranges=ranges,
+        local_site=None,
+        mode="master-slave",
+        source=None,
+    )
+
+
+def wait_until(condition: Callable[[], object], what: str, seconds: float = 20) -> None:
+    """Poll ``condition`` (bounded); fail saying ``what`` did not happen."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {seconds:g} s: {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def proxy_cfg(sandbox_config: Config) -> Iterator[Config]:
+    suffix = uuid.uuid4().hex[:6]
+    owners = {f"pxa_{suffix}": "dc1", f"pxb_{suffix}": "dc2", f"pxf_{suffix}": "dc1"}
+    cfg = make_config(sandbox_config, owners)
+    initialize(cfg)
+    yield cfg
+    Runtime.reset_all()
+
+
+@pytest.fixture(scope="session")
+def range_a(proxy_cfg: Config) -> str:
+    """The range dc1 owns."""
+    return sorted(proxy_cfg.ranges)[0]
+
+
+@pytest.fixture(scope="session")
+def range_b(proxy_cfg: Config) -> str:
+    """The range dc2 owns."""
+    return sorted(proxy_cfg.ranges)[1]
+
+
+@pytest.fixture(scope="session")
+def range_fenced(proxy_cfg: Config) -> str:
+    """A range dc1 owns until a test fences it."""
+    return sorted(proxy_cfg.ranges)[2]
+
+
+@pytest.fixture(scope="session")
+def store(proxy_cfg: Config) -> Iterator[MusicStore]:
+    s = open_store(proxy_cfg.store, create=False)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def proxy(proxy_cfg: Config) -> Iterator[ProxyServer]:
+    """dc1's proxy, in this process, on a free port."""
+    server = ProxyServer(proxy_cfg, "dc1", ProxySettings(port=0, drain_seconds=2))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def connect(proxy_cfg: Config, proxy: ProxyServer) -> Iterator[Callable[..., Any]]:
+    """``connect(**kw)``: PyMySQL connections through dc1's proxy, closed after the test."""
+    opened: list[pymysql.Connection] = []
+
+    def _connect(**kwargs: Any) -> pymysql.Connection:
+        host, port = proxy.address
+        args = {**proxy_cfg.site("dc1").connect_kwargs(), "host": host, "port": port}
+        conn = pymysql.connect(**{**args, **kwargs})
+        opened.append(conn)
+        return conn
+
+    yield _connect
+    for conn in opened:
+        if conn.open:
+            conn.close()
+
+
+@pytest.fixture()
+def raw(proxy_cfg: Config) -> Iterator[Callable[..., pymysql.Connection]]:
+    """Plain PyMySQL connections straight to a site, for checking what is really there."""
+    opened: list[pymysql.Connection] = []
+
+    def _raw(site: str = "dc1") -> pymysql.Connection:
+        conn = pymysql.connect(**proxy_cfg.site(site).connect_kwargs(), autocommit=True)
+        opened.append(conn)
+        return conn
+
+    yield _raw
+    for conn in opened:
+        conn.close()
+
+
+def table_name() -> str:
+    return f"t_{uuid.uuid4().hex[:8]}"
+
+
+def rows(raw: Callable[..., pymysql.Connection], sql: str) -> tuple[tuple[Any, ...], ...]:
+    with raw().cursor() as cur:
+        cur.execute(sql)
+        return tuple(cur.fetchall())
+
+
+def staged(raw: Callable[..., pymysql.Connection], db: str, table: str) -> int:
+    """Rows left in the table's shadow (the commit path must clear what it logged)."""
+    return int(rows(raw, f"SELECT COUNT(*) FROM `mdbc_stage_{db}`.`mdbc_s_{table}`")[0][0])
