@@ -17,6 +17,10 @@ def init(config_path: str | None, fmt: str) -> None:
 
     Safe to run again: it creates what is missing and keeps what exists. A
     site that cannot be reached is reported; run init again once it is up.
+    Before changing anything it checks the mdbc account's privileges at
+    every site; if any is missing it names each one with the GRANT to run
+    (as an administrator: see deploy/grant-mdbc.sql), changes nothing and
+    exits 1.
     """
     cfg = load_config(config_path)
     report = fail_on_mdbc_errors(lambda: initialize(cfg, say=say))
