@@ -34,6 +34,7 @@ from mdbc_py.capture.collect import Taken
 from mdbc_py.config import Config, SiteConfig, load
 from mdbc_py.core import apply, positions
 from mdbc_py.core import commit as commit_path
+from mdbc_py.driver import metrics as driver_metrics
 from mdbc_py.driver.runtime import Runtime
 from mdbc_py.driver.transaction import Transaction
 from mdbc_py.errors import (
@@ -521,6 +522,8 @@ class Connection:
         if not self._tx.has_writes and not self._tx.may_write:
             self._raw.commit()
             return
+        metrics = driver_metrics.active()  # None unless the process opted in
+        began = time.perf_counter() if metrics is not None else 0.0
         try:
             taken = commit_path.collect_changes(self._raw, self._tx.tables)
             changes = taken.changes
@@ -546,27 +549,39 @@ class Connection:
         except BaseException:
             self._safe_rollback()
             raise
+        captured = time.perf_counter() if metrics is not None else 0.0
         try:
             seq = self.runtime.committer.append(range_name, epoch, entry)
-        except FencedError:
+        except BaseException as exc:
             self._safe_rollback()
-            self.runtime.forget_owner(range_name)
+            if isinstance(exc, FencedError):
+                self.runtime.forget_owner(range_name)
+            if metrics is not None:
+                metrics.commit(self.site.name, range_name, _append_result(exc),
+                               captured - began, time.perf_counter() - captured,
+                               size=len(entry.payload))  # fmt: skip
             raise
-        except (StoreUnavailableError, CommitOutcomeUnknownError):
-            self._safe_rollback()
-            raise
-        except BaseException:
-            self._safe_rollback()
-            raise
+        appended = time.perf_counter() if metrics is not None else 0.0
+        result = "ok"
         try:
             self._local_commit(range_name, seq, payload.txid, taken)
         except LogDivergedError:
+            result = "error"
             raise
         except pymysql.err.Error as exc:
+            result = "local_commit_failed"
             log.warning("range %s entry %s (txid %s) is durable in the log but the local COMMIT "
                         "failed (%s): applying it from the log", range_name, seq, payload.txid,
                         exc)  # fmt: skip
             commit_path.repair_from_log(self._connect_kwargs, seq, payload)
+        except BaseException:
+            result = "error"
+            raise
+        finally:
+            if metrics is not None:
+                metrics.commit(self.site.name, range_name, result, captured - began,
+                               appended - captured, time.perf_counter() - appended,
+                               len(entry.payload))  # fmt: skip
 
     def _routine_range(self, range_of: dict[str, str | None]) -> tuple[str | None, int | None]:
         """Range and epoch of rows staged by writes the classifier could not see.
@@ -722,3 +737,14 @@ class Connection:
         """Regenerate (or drop) the capture of every table the DDL named."""
         self.runtime.forget_captured(self.site.name)
         apply.recapture(self._raw, self._current_db, sql, strict=True)
+
+
+def _append_result(exc: BaseException) -> str:
+    """The ``result`` label of a commit whose append raised ``exc``."""
+    if isinstance(exc, FencedError):
+        return "fenced"
+    if isinstance(exc, StoreUnavailableError):
+        return "store_unavailable"
+    if isinstance(exc, CommitOutcomeUnknownError):
+        return "outcome_unknown"
+    return "error"

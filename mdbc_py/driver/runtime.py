@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from mdbc_py.config import Config
+from mdbc_py.driver import metrics as driver_metrics
 from mdbc_py.music import GroupCommitter, MusicStore, RangeInfo, open_store
 from mdbc_py.sql import RangeMap, RangeSpec
 
@@ -53,6 +54,10 @@ class Runtime:
         self._owners: dict[str, _Cached] = {}
         self._refreshing: set[str] = set()
         self._captured: dict[tuple[str, str], set[str]] = {}
+        driver_metrics.from_environment()
+        driver_metrics.configure(
+            getattr(cfg, "metrics_port", None), getattr(cfg, "metrics_addr", None)
+        )
 
     @classmethod
     def for_config(cls, cfg: Config) -> Runtime:
@@ -86,7 +91,7 @@ class Runtime:
         store = self.store
         with self._lock:
             if self._committer is None:
-                self._committer = GroupCommitter(store)
+                self._committer = GroupCommitter(store, observer=driver_metrics.observe_append)
             return self._committer
 
     def owner(self, range_name: str, fresh: bool = False) -> RangeInfo:

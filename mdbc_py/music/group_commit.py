@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mdbc_py.errors import CommitOutcomeUnknownError
@@ -52,10 +53,13 @@ class GroupCommitter:
         store: MusicStore,
         max_entries: int = MAX_GROUP_ENTRIES,
         max_bytes: int = MAX_GROUP_BYTES,
+        observer: Callable[[str, int], None] | None = None,
     ) -> None:
         self.store = store
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        self.observer = observer
+        """Told ``(range, transactions)`` after each successful append (e.g. metrics)."""
         self._lock = threading.Lock()
         self._queues: dict[str, _RangeQueue] = {}
         self.appends = 0
@@ -129,6 +133,8 @@ class GroupCommitter:
             return
         self.appends += 1
         self.entries += len(group)
+        if self.observer is not None:
+            self.observer(range_name, len(group))
         for slot, seq in zip(group, seqs, strict=True):
             slot.seq = seq
             slot.done.set()

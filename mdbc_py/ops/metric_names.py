@@ -1,4 +1,4 @@
-"""The series an agent exports, read from its collectors rather than written down.
+"""The series an agent (and a driver process) exports, read from the collectors, not written down.
 
 A labelled collector exports no sample until its first ``labels()`` call, so
 a scrape cannot list every series. The families of ``AgentMetrics`` can: each
@@ -65,6 +65,15 @@ def families(owner: object) -> list[MetricFamily]:
 def agent_families() -> list[MetricFamily]:
     """The families of a site agent's ``AgentMetrics``."""
     return families(AgentMetrics("example"))
+
+
+def driver_families() -> list[MetricFamily]:
+    """The families a driver process exports once it opts in (``mdbc_py.driver.metrics``)."""
+    from prometheus_client import CollectorRegistry
+
+    from mdbc_py.driver.metrics import DriverMetrics
+
+    return families(DriverMetrics(CollectorRegistry()))
 
 
 def agent_series() -> set[str]:

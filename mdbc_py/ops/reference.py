@@ -5,7 +5,8 @@ enforces) and their defaults from parsing a minimal configuration, so a key
 added, renamed or given a new default shows here the next time the reference
 is generated; only the one-line meanings are written by hand, and
 ``tests/deploy/test_docs.py`` fails when a key has none or a meaning names a
-key the code no longer knows. The metrics come from ``AgentMetrics`` itself.
+key the code no longer knows. The metrics come from ``AgentMetrics`` and
+``DriverMetrics`` themselves.
 
     python -m mdbc_py.ops.reference docs/operations.md    # rewrite the generated parts
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 from mdbc_py import config
 from mdbc_py.errors import ConfigError
-from mdbc_py.ops.metric_names import MetricFamily, agent_families
+from mdbc_py.ops.metric_names import MetricFamily, agent_families, driver_families
 
 MEANINGS: dict[str, dict[str, str]] = {
     "top level": {
@@ -196,16 +197,25 @@ def _labels(family: MetricFamily) -> str:
     return ", ".join(f"`{label}`" for label in family.labels) or "none"
 
 
-def metrics_reference() -> str:
-    """A Markdown table of every series the agent exports."""
+def metrics_reference(found: list[MetricFamily] | None = None) -> str:
+    """A Markdown table of every series the agent (or the given families) exports."""
     out = ["| series | type | labels | meaning |", "|---|---|---|---|"]
-    for family in agent_families():
+    for family in agent_families() if found is None else found:
         meaning = family.help.replace("|", "\\|")
         out.append(f"| `{family.main_sample}` | {family.kind} | {_labels(family)} | {meaning} |")
     return "\n".join(out)
 
 
-SECTIONS = {"config": config_reference, "metrics": metrics_reference}
+def driver_metrics_reference() -> str:
+    """A Markdown table of every series a driver process exports once it opts in."""
+    return metrics_reference(driver_families())
+
+
+SECTIONS = {
+    "config": config_reference,
+    "metrics": metrics_reference,
+    "driver_metrics": driver_metrics_reference,
+}
 MARKER = re.compile(
     r"(<!-- BEGIN GENERATED: (\w+) .*?-->\n)(.*?)(<!-- END GENERATED: \2 -->)", re.S
 )
