@@ -15,7 +15,7 @@ may send an ERR in place of that packet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mdbc_py.proxy import wire
 
@@ -29,7 +29,6 @@ class Relay:
     cseq: int = 0
     status: int = 0
     """Status flags of the last OK/EOF the server sent (in the relayed traffic)."""
-    sent_status: list[int] = field(default_factory=list)
 
     def start(self, command: wire.Packet) -> None:
         """A client command arrived: its answer starts at the following sequence id."""
@@ -50,7 +49,8 @@ class Relay:
         """Send a client command to the backend as it came."""
         self.backend.send(wire.Packet(0, command.payload))
 
-    def _note(self, packet: wire.Packet) -> None:
+    def note(self, packet: wire.Packet) -> None:
+        """Take the status flags of an OK/EOF packet as the session's."""
         status = wire.status_of(packet)
         if status is not None:
             self.status = status
@@ -64,7 +64,7 @@ class Relay:
         """
         while True:
             terminal = self._one_result()
-            self._note(terminal)
+            self.note(terminal)
             status = wire.status_of(terminal)
             if status is not None and status & wire.SERVER_MORE_RESULTS_EXISTS:
                 self.reply(terminal)
@@ -99,7 +99,7 @@ class Relay:
     def simple(self) -> wire.Packet:
         """Relay a one-packet response (OK, ERR, EOF or a statistics string)."""
         packet = self.backend.read_packet()
-        self._note(packet)
+        self.note(packet)
         self.answer(packet)
         return packet
 
@@ -108,7 +108,7 @@ class Relay:
         while True:
             packet = self.backend.read_packet()
             if packet.is_eof or packet.is_err:
-                self._note(packet)
+                self.note(packet)
                 self.answer(packet)
                 return packet
             self.reply(packet)
@@ -135,7 +135,7 @@ class Relay:
             packet = self.backend.read_packet()
             self.answer(packet)
             if packet.is_ok or packet.is_err:
-                self._note(packet)
+                self.note(packet)
                 return packet
             if packet.payload[:2] == b"\x01\x03":
                 continue

@@ -39,7 +39,6 @@ import socket
 import struct
 import threading
 import time
-from typing import Any
 
 import pymysql
 from pymysql.connections import Connection as RawConnection
@@ -89,7 +88,8 @@ class Session:
         self.stop_fd = stop_fd
         self.client = wire.PacketStream(client_sock, "client")
         self.backend_sock: socket.socket | None = None
-        self.backend = wire.PacketStream(client_sock, "backend")  # replaced at connect
+        # Not read before _login replaces it with the backend session's stream.
+        self.backend = wire.PacketStream(client_sock, "backend")
         self.relay = Relay(self.client, self.backend)
         self.raw: RawConnection = None  # type: ignore[assignment]
         self.tx = Transaction()
@@ -477,7 +477,7 @@ class Session:
             done = commit_mod.commit(self, text.strip().rstrip(";").strip())
         finally:
             self.tx.reset()
-        self.relay._note(done.packet)
+        self.relay.note(done.packet)
         self.relay.answer(done.packet)
         if done.lost:
             self.close_after = True
@@ -661,12 +661,3 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:  # surrogate-escaped bytes: not UTF-8
         return False
     return True
-
-
-def describe(session: Session) -> dict[str, Any]:
-    """A small view of a session for logs and diagnostics."""
-    return {
-        "site": session.site.name,
-        "database": session.current_db,
-        "in_transaction": session.in_transaction,
-    }
