@@ -1,16 +1,18 @@
-"""A real Prometheus (Debian's server, on loopback) scrapes live agents and loads the rules.
+"""A real Prometheus (Debian's server, on loopback) scrapes live agents and a driver process.
 
 Two agents run against the sandbox (their own range and keyspace) with
-``--metrics-port``; Prometheus scrapes them every second with
-``deploy/prometheus/mdbc-rules.yml`` loaded. Its query API must return the
-owner and lag series of both sites, naming the owner the store names, and
-report every rule loaded and healthy. (The driver exports no commit-latency
-series yet, so there is none to query.)
+``--metrics-port``, and a driver process commits into the range at its owner
+with ``MDBC_METRICS_PORT`` set; Prometheus scrapes all three every second
+with ``deploy/prometheus/mdbc-rules.yml`` loaded. Its query API must return
+the owner, lease and lag series of both sites, naming the owner the store
+names, the driver's commit-latency series, and report every rule loaded and
+healthy.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -30,11 +32,12 @@ from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config, RangeConfig, save
 from mdbc_py.music import open_store
 from mdbc_py.sandbox import Sandbox
-from tests.deploy.conftest import RULES, tool
+from tests.deploy.conftest import REPO, RULES, tool
 
 pytestmark = pytest.mark.services
 
 SITES = ("dc1", "dc2")
+DRIVER_CHILD = REPO / "tests" / "integration" / "driver" / "metrics_child.py"
 
 
 def free_port() -> int:
@@ -123,8 +126,32 @@ def agents(
 
 
 @pytest.fixture()
-def prometheus(agents: tuple[Config, dict[str, int]], tmp_path: Path) -> Iterator[str]:
-    """Debian's Prometheus server on loopback, scraping the agents; its base URL."""
+def driver(agents: tuple[Config, dict[str, int]], tmp_path: Path) -> Iterator[int]:
+    """A driver process committing a row a second at dc1 with MDBC_METRICS_PORT; its port."""
+    cfg, _ = agents
+    (range_name,) = cfg.ranges
+    port = free_port()
+    ready = tmp_path / "driver-ready"
+    log = open(tmp_path / "driver.log", "ab")  # noqa: SIM115 - owned by the process
+    proc = subprocess.Popen(
+        [sys.executable, str(DRIVER_CHILD), "--config", str(tmp_path / "mdbc.toml"),
+         "--database", cfg.ranges[range_name].database, "--commits", "3",
+         "--ready", str(ready), "--forever"],
+        stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "MDBC_METRICS_PORT": str(port)},
+    )  # fmt: skip
+    try:
+        wait_for(lambda: ready.exists() or proc.poll() is not None, "the driver's first commits")
+        assert proc.poll() is None, (tmp_path / "driver.log").read_text()[-2000:]
+        assert int(ready.read_text()) == port
+        yield port
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture()
+def prometheus(agents: tuple[Config, dict[str, int]], driver: int, tmp_path: Path) -> Iterator[str]:
+    """Debian's Prometheus server on loopback, scraping the agents and the driver."""
     binary = tool("prometheus")
     _, ports = agents
     port = free_port()
@@ -136,7 +163,8 @@ def prometheus(agents: tuple[Config, dict[str, int]], tmp_path: Path) -> Iterato
             {
                 "job_name": "mdbc-agents",
                 "static_configs": [{"targets": [f"127.0.0.1:{p}" for p in ports.values()]}],
-            }
+            },
+            {"job_name": "mdbc-driver", "static_configs": [{"targets": [f"127.0.0.1:{driver}"]}]},
         ],
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -173,6 +201,50 @@ def test_prometheus_scrapes_owner_and_lag_of_live_agents(
     assert [r["value"][1] for r in up] == ["1", "1"]
     for series in ("mdbc_store_up", "mdbc_database_up"):
         assert {r["value"][1] for r in query(prometheus, series)} == {"1"}
+    owner_info = query(prometheus, f"mdbc_range_owner_info{sel}")
+    assert {(r["metric"]["site"], r["metric"]["owner"]) for r in owner_info} == {
+        (s, "dc1") for s in SITES
+    }
+    leases = wait_for(
+        lambda: [r for r in query(prometheus, f"mdbc_lease_remaining_seconds{sel}")
+                 if float(r["value"][1]) > 0],
+        "the owner's lease seen live",
+    )  # fmt: skip
+    assert leases
+
+
+def test_prometheus_reads_the_commit_latency_of_a_live_driver(
+    agents: tuple[Config, dict[str, int]], prometheus: str
+) -> None:
+    cfg, _ = agents
+    (range_name,) = cfg.ranges
+    sel = f'range="{range_name}",site="dc1"'
+    counted = wait_for(
+        lambda: query(prometheus, f"mdbc_driver_commit_seconds_count{{{sel}}} > 0"),
+        "the driver's commit latency in Prometheus",
+    )
+    assert float(counted[0]["value"][1]) >= 3
+    phases = wait_for(
+        lambda: (
+            (found := query(prometheus, f"mdbc_driver_commit_phase_seconds_count{{{sel}}}"))
+            and len(found) == 3
+            and found
+        ),
+        "the three phases of a commit",
+    )
+    assert {r["metric"]["phase"] for r in phases} == {"capture", "append", "local_commit"}
+    p99 = wait_for(
+        lambda: query(
+            prometheus,
+            "histogram_quantile(0.99, sum by (le) "
+            f"(rate(mdbc_driver_commit_seconds_bucket{{{sel}}}[1m]))) > 0",
+        ),
+        "a commit-latency quantile",
+    )
+    assert 0 < float(p99[0]["value"][1]) < float("inf")
+    ok = query(prometheus, f'mdbc_driver_commits_total{{{sel},result="ok"}}')
+    assert float(ok[0]["value"][1]) >= 3
+    assert query(prometheus, 'up{job="mdbc-driver"}')[0]["value"][1] == "1"
 
 
 def test_prometheus_loads_every_rule_healthy(prometheus: str) -> None:
