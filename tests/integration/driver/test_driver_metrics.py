@@ -160,3 +160,33 @@ def _wait_ready(child: subprocess.Popen[bytes], ready: Path) -> int:
             raise AssertionError(f"the committing process exited {child.returncode}: {out}")
         time.sleep(0.1)
     raise AssertionError("the committing process did not get ready in 60 s")
+
+
+def test_multiprocess_mode_serves_the_commits_of_every_process(
+    driver_cfg: Config, range_a: str, tmp_path: Path
+) -> None:
+    """gunicorn-style workers: each writes to PROMETHEUS_MULTIPROC_DIR, one /metrics sums them."""
+    path = save(driver_cfg, tmp_path / "mdbc.toml")
+    shared = tmp_path / "multiproc"
+    shared.mkdir()
+    env = {**os.environ, driver_metrics.ENV_MULTIPROC: str(shared)}
+    env.pop(driver_metrics.ENV_PORT, None)
+    children = []
+    try:
+        for name, commits in (("a", 4), ("b", 5)):
+            ready = tmp_path / f"ready-{name}"
+            child = subprocess.Popen(
+                [sys.executable, str(CHILD), "--config", str(path), "--database", range_a,
+                 "--commits", str(commits), "--ready", str(ready)],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+            )  # fmt: skip
+            children.append(child)
+            port = _wait_ready(child, ready)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    finally:
+        for child in children:
+            child.terminate()
+            child.communicate(timeout=30)
+    sel = f'range="{range_a}",result="ok",site="dc1"'
+    assert f"mdbc_driver_commits_total{{{sel}}} 9.0" in text, text[-3000:]
