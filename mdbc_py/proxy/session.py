@@ -233,7 +233,12 @@ class Session:
             try:
                 if not self._command(packet):
                     return
-            except wire.ConnectionClosed:
+            except wire.ConnectionClosed as exc:
+                if exc.peer == "backend":  # tell the client why, if it still listens
+                    with contextlib.suppress(wire.ConnectionClosed):
+                        self.relay.answer(wire.err_packet(0, perr.ER_UNKNOWN_ERROR, "08S01",
+                            f"the proxy lost its database session ({exc.detail}); any open "
+                            "transaction was rolled back: reconnect and retry"))  # fmt: skip
                 raise
             except Exception as exc:
                 answer = perr.to_client(exc)

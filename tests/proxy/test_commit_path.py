@@ -250,3 +250,24 @@ def test_charset_of_the_client_session_is_kept_and_values_stay_exact(
     cur.execute("SELECT @@character_set_client, @@character_set_results")
     assert cur.fetchall() == (("latin1", "latin1"),)
     assert staged(raw, range_a, t) == 0
+
+
+def test_a_killed_backend_session_ends_the_client_session_with_an_error(
+    connect: Callable[..., pymysql.Connection],
+    raw: Callable[..., pymysql.Connection],
+    proxy: ProxyServer,
+    range_a: str,
+) -> None:
+    conn = connect(database=range_a)
+    cur = conn.cursor()
+    cur.execute("SELECT CONNECTION_ID()")
+    ((backend_id,),) = cur.fetchall()
+    before = proxy.session_count
+    raw().cursor().execute(f"KILL CONNECTION {int(backend_id)}")
+    seen = []
+    for _ in range(2):  # MariaDB may answer the first with its own ERR 1927
+        with pytest.raises(pymysql.err.Error) as info:
+            cur.execute("SELECT 1")
+        seen.append(info.value.args)
+    assert any("lost its database session" in str(a) for a in seen), seen
+    wait_until(lambda: proxy.session_count < before, "the proxy kept a dead session")
