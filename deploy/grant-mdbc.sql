@@ -21,7 +21,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES,
       CREATE TEMPORARY TABLES, LOCK TABLES, TRIGGER
   ON `requestdb`.* TO 'mdbc'@'%';
 -- The capture's stage databases (mdbc_stage_<db>): staged row images, read and
--- cleared at commit, recreated after DDL (README: "Using the driver").
+-- cleared at commit, recreated after DDL (README: "Using the driver"). A database
+-- whose name is longer than 53 characters gets a shortened stage database
+-- (mdbc_stagex_<prefix>_<hash>) that this pattern does not match: `mdbc init`
+-- names the GRANT it needs.
 GRANT SELECT, INSERT, DELETE, CREATE, DROP, ALTER ON `mdbc\_stage\_%`.* TO 'mdbc'@'%';
 -- mdbc's own bookkeeping (applied positions, site state), written in the same
 -- local transaction as the data it covers.

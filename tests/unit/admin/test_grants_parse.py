@@ -13,6 +13,7 @@ import pytest
 
 from mdbc_py.admin import grants
 from mdbc_py.admin.grants import Grants, Holdings, parse_show_grants
+from mdbc_py.capture.naming import stage_database
 from tests.deploy.conftest import DEPLOY
 
 HASH = "*D821809F681A40A6E379B50D0463EFAE20BDD122"
@@ -84,6 +85,19 @@ def test_missing_read_only_admin_and_stage_grant_are_named_with_their_statements
     assert error.sites == ("dc2",)
     assert "READ_ONLY ADMIN on *.*" in str(error)
     assert "nothing was changed" in str(error)
+
+
+def test_a_long_databases_shortened_stage_database_gets_its_own_grant() -> None:
+    long_db = "so_" + "d" * 57
+    stage = stage_database(long_db)
+    assert stage.startswith("mdbc_stagex_")
+    holdings = Holdings(parse_show_grants(GRANT_FILE_LINES), Grants())
+    missing = grants.missing(holdings, "dc1", grants.needs([long_db]))
+    on_stage = f"`{grants.like_literal(stage)}`.*"
+    assert {(m.privilege, m.on) for m in missing if "stage" in m.why} == {
+        (p, on_stage) for p in grants.STAGE_PRIVILEGES
+    }
+    assert grants._like(grants.like_literal(stage), stage)
 
 
 def test_global_grants_and_all_privileges_imply_everything_of_their_level() -> None:
