@@ -16,16 +16,19 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pymysql
 import pytest
+from click.testing import CliRunner
 
 import mdbc_py
+from cli.main import cli
 from mdbc_py import capture
 from mdbc_py.admin.init import initialize
 from mdbc_py.capture.naming import escape_percent
-from mdbc_py.config import Config, RangeConfig
+from mdbc_py.config import Config, RangeConfig, save
 from mdbc_py.core import apply
 from mdbc_py.driver.runtime import Runtime
 from mdbc_py.errors import ConfigError
@@ -200,4 +203,20 @@ def test_init_refuses_a_database_mariadb_cannot_hold_and_changes_nothing(
     cfg = replace(cfg, ranges={name: RangeConfig(name=name, database=too_long)})
     with pytest.raises(ConfigError, match="65 characters"):
         initialize(cfg, repl_store)
+    assert name not in {r.name for r in repl_store.list_ranges()}
+
+
+def test_mdbc_init_exits_2_naming_the_database_and_changes_nothing(
+    running: Sandbox, sandbox_config: Config, repl_store: MusicStore, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    name = f"rh_{tag}"
+    cfg = make_config(sandbox_config, [], keyspace=KEYSPACE)
+    cfg = replace(cfg, ranges={name: RangeConfig(name=name, database=f"trailing {tag} ")})
+    path = tmp_path / "mdbc.toml"
+    save(cfg, path)
+    result = CliRunner().invoke(cli, ["init", "-c", str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"[ranges.{name}]: database 'trailing {tag} ' cannot be used" in result.output
+    assert "ends with a space" in result.output
     assert name not in {r.name for r in repl_store.list_ranges()}
