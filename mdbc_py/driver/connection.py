@@ -499,7 +499,16 @@ class Connection:
                 self._temp_tables |= tables
 
     def transaction_control(self, stmt: Statement) -> bool:
-        """Handle COMMIT / ROLLBACK / BEGIN / SET autocommit sent as SQL; True if handled."""
+        """Handle COMMIT / ROLLBACK / BEGIN / SET autocommit sent as SQL; True if handled.
+
+        A statement before which MariaDB commits by itself (``LOCK TABLES``,
+        DDL of a table in no range, ``ANALYZE TABLE`` ...) would commit the
+        open transaction locally before it is durable in the log: the driver
+        commits it through the log first, as MariaDB's own semantics say.
+        """
+        implicit = stmt.implicit_commit and stmt.tcl is not Tcl.BEGIN and stmt.autocommit is None
+        if implicit and (self._tx.has_writes or self._tx.may_write):
+            self.commit()
         if stmt.parts:
             return False
         if stmt.tcl is Tcl.COMMIT:
