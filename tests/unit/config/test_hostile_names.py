@@ -163,3 +163,29 @@ def test_a_table_mariadb_or_mdbc_cannot_use_is_refused_by_init(
         check_names(cfg)
     assert why in str(info.value)
     assert info.value.key == "tables"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="[store] replication keys and values (data-centre names, factors) are written into "
+    "CREATE KEYSPACE unquoted and unchecked (music/cassandra/store.py create_schema: "
+    "f\"'{k}': '{v}'\"), and the statements are then split on ';': config.py must check "
+    "them (a DC name as a site name, a factor as a positive integer)",
+)
+@pytest.mark.parametrize(
+    "replication",
+    [
+        {"class": "NetworkTopologyStrategy", "dc1': '1'} AND durable_writes = false; --": 1},
+        {"class": "SimpleStrategy", "replication_factor": "1'}; DROP KEYSPACE mdbc; --"},
+    ],
+    ids=["dc-name", "factor"],
+)
+def test_hostile_replication_settings_are_refused(
+    tmp_path: Path, replication: dict[str, object]
+) -> None:
+    body = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in replication.items())
+    text = _toml().replace(
+        'keyspace = "mdbc"\n', f'keyspace = "mdbc"\nreplication = {{ {body} }}\n'
+    )
+    with pytest.raises(ConfigError):
+        _load(tmp_path, text)
