@@ -41,7 +41,7 @@ DEFAULT_CONFIG_NAME = "mdbc.toml"
 
 MODES = ("master-slave", "route", "migrate")
 
-TOP_LEVEL_KEYS = ("local_site", "mode", "ranges", "sites", "store")
+TOP_LEVEL_KEYS = ("local_site", "metrics_addr", "metrics_port", "mode", "ranges", "sites", "store")
 SITE_KEYS = (
     "host",
     "name",
@@ -94,7 +94,7 @@ def check_name(kind: str, name: object) -> str:
     Names travel into CQL, SQL and file paths; refusing anything but
     ``[A-Za-z][A-Za-z0-9_]*`` closes every injection route at the door.
     """
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ConfigError(
             f"invalid {kind} name {name!r}: use a letter then letters, digits or '_' "
             f"(at most 48 characters)"
@@ -229,6 +229,8 @@ class Config:
     local_site: str | None = None
     mode: str = "master-slave"
     source: str | None = None
+    metrics_port: int | None = None
+    metrics_addr: str | None = None
 
     def site(self, name: str) -> SiteConfig:
         """The site called ``name``, or a ConfigError listing the known ones."""
@@ -535,8 +537,27 @@ def from_mapping(
             )
     local = data.get("local_site")
     mode = _check_mode(str(data.get("mode", "master-slave")), "mode")
+    port = data.get("metrics_port")
+    if port is not None and (type(port) is not int or not 1 <= port <= 65535):
+        raise ConfigError(
+            "metrics_port must be a port number (1-65535)",
+            key="metrics_port",
+            table="the top level",
+        )
+    addr = data.get("metrics_addr")
+    if addr is not None and not isinstance(addr, str):
+        raise ConfigError(
+            "metrics_addr must be a string", key="metrics_addr", table="the top level"
+        )
     cfg = Config(
-        sites=sites, store=store, ranges=ranges, local_site=local, mode=mode, source=source
+        sites=sites,
+        store=store,
+        ranges=ranges,
+        local_site=local,
+        mode=mode,
+        source=source,
+        metrics_port=port,
+        metrics_addr=addr,
     )
     return _apply_env(cfg)
 
@@ -560,6 +581,8 @@ def _apply_env(cfg: Config) -> Config:
         local_site=site,
         mode=mode,
         source=cfg.source,
+        metrics_port=cfg.metrics_port,
+        metrics_addr=cfg.metrics_addr,
     )
 
 
@@ -624,6 +647,10 @@ def to_toml(cfg: Config) -> str:
     lines = [f"mode = {_toml_value(cfg.mode)}"]
     if cfg.local_site:
         lines.append(f"local_site = {_toml_value(cfg.local_site)}")
+    if cfg.metrics_port is not None:
+        lines.append(f"metrics_port = {cfg.metrics_port}")
+    if cfg.metrics_addr is not None:
+        lines.append(f"metrics_addr = {_toml_value(cfg.metrics_addr)}")
     store = cfg.store
     lines += ["", "[store]", f"backend = {_toml_value(store.backend)}"]
     if store.backend == "cassandra":

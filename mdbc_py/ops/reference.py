@@ -34,6 +34,11 @@ MEANINGS: dict[str, dict[str, str]] = {
         "sites": "One `[sites.NAME]` table per site.",
         "store": "The `[store]` table: where the MUSIC store is.",
         "ranges": "One `[ranges.NAME]` table per range.",
+        "metrics_port": "Opt-in: a driver (or proxy) process using this file serves its "
+        "commit metrics at `/metrics` on this port. `MDBC_METRICS_PORT` wins over it; "
+        "the agent takes its own from `--metrics-port`.",
+        "metrics_addr": "The address `metrics_port` binds to (default `127.0.0.1`). "
+        "`MDBC_METRICS_ADDR` wins over it.",
     },
     "[sites.NAME]": {
         "host": "Host of the site's MariaDB, reachable from every site.",
@@ -114,7 +119,12 @@ def _defaults() -> dict[str, dict[str, Any]]:
     cfg = config.from_mapping(_MINIMAL)
     site, store, rng = cfg.sites["dc1"], cfg.store, cfg.ranges["r1"]
     return {
-        "top level": {"mode": cfg.mode, "local_site": cfg.local_site},
+        "top level": {
+            "mode": cfg.mode,
+            "local_site": cfg.local_site,
+            "metrics_port": cfg.metrics_port,
+            "metrics_addr": cfg.metrics_addr,
+        },
         "[sites.NAME]": {k: getattr(site, k, None) for k in config.SITE_KEYS if k != "name"},
         "[store]": {k: getattr(store, k) for k in config.STORE_KEYS}
         | {"backend": config.from_mapping({"store": {"path": "m.sqlite"}}).store.backend},
