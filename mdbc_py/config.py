@@ -478,7 +478,7 @@ def _store_values(raw: Mapping[str, Any], base: Path | None) -> StoreConfig:
         port=_int(raw, "port", "[store]", 9042),
         keyspace=keyspace,
         local_dc=raw.get("local_dc"),
-        replication=dict(
+        replication=_parse_replication(
             raw.get("replication", {"class": "SimpleStrategy", "replication_factor": 1})
         ),
         path=path,
@@ -488,6 +488,66 @@ def _store_values(raw: Mapping[str, Any], base: Path | None) -> StoreConfig:
         password_env=secret.env,
         tls=parse_tls(raw["tls"], "[store.tls]", base) if "tls" in raw else None,
     )
+
+
+REPLICATION_CLASSES = ("SimpleStrategy", "NetworkTopologyStrategy")
+DC_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""A Cassandra data-centre name as it may appear in ``[store] replication``."""
+
+
+def _parse_replication(raw: object) -> dict[str, Any]:
+    """``[store] replication``, checked: it is written into ``CREATE KEYSPACE``.
+
+    ``class`` is SimpleStrategy (with ``replication_factor``) or
+    NetworkTopologyStrategy (with one data-centre name per key); every
+    factor is a positive whole number. Names and values are checked, never
+    quoted blindly, so nothing here can reach CQL as code.
+    """
+    where = "[store] replication"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a table", key="replication", table="[store]")
+    cls = str(raw.get("class", "")).rsplit(".", 1)[-1]
+    if cls not in REPLICATION_CLASSES:
+        raise ConfigError(
+            f"{where}: class must be SimpleStrategy or NetworkTopologyStrategy",
+            key="replication",
+            table="[store]",
+        )
+    out: dict[str, Any] = {"class": cls}
+    for key, value in raw.items():
+        if key == "class":
+            continue
+        if cls == "SimpleStrategy" and key != "replication_factor":
+            raise ConfigError(
+                f"{where}: SimpleStrategy takes only replication_factor",
+                key="replication",
+                table="[store]",
+            )
+        if cls == "NetworkTopologyStrategy" and not (
+            isinstance(key, str) and DC_NAME_PATTERN.fullmatch(key)
+        ):
+            raise ConfigError(
+                f"{where}: {str(key)[:80]!r} is not a data-centre name (letters, digits, "
+                "'_', '.', '-')",
+                key="replication",
+                table="[store]",
+            )
+        factor = int(value) if isinstance(value, str) and value.isdigit() else value
+        if type(factor) is not int or factor < 1:
+            raise ConfigError(
+                f"{where}: the factor of {key!r} must be a positive whole number",
+                key="replication",
+                table="[store]",
+            )
+        out[key] = factor
+    if len(out) == 1:
+        raise ConfigError(
+            f"{where}: {cls} needs "
+            + ("replication_factor" if cls == "SimpleStrategy" else "one factor per data centre"),
+            key="replication",
+            table="[store]",
+        )
+    return out
 
 
 def _parse_range(name: str, raw: object) -> RangeConfig:

@@ -36,14 +36,7 @@ HOSTILE = [
     "a" * 65,
     "dçé",
     "日本",
-    pytest.param(
-        "dc1\n",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="config.NAME_PATTERN ends in '$', which also matches before a final "
-            "newline: config.py must use re.fullmatch (or \\Z)",
-        ),
-    ),
+    "dc1\n",
     "dc1\x00",
     "dc\\1",
     "dc%1",
@@ -165,13 +158,6 @@ def test_a_table_mariadb_or_mdbc_cannot_use_is_refused_by_init(
     assert info.value.key == "tables"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="[store] replication keys and values (data-centre names, factors) are written into "
-    "CREATE KEYSPACE unquoted and unchecked (music/cassandra/store.py create_schema: "
-    "f\"'{k}': '{v}'\"), and the statements are then split on ';': config.py must check "
-    "them (a DC name as a site name, a factor as a positive integer)",
-)
 @pytest.mark.parametrize(
     "replication",
     [
