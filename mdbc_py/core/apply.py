@@ -54,6 +54,16 @@ def quote_table(qualified: str) -> str:
     return f"{quote_ident(db)}.{quote_ident(table)}"
 
 
+def param_ident(name: str) -> str:
+    """``quote_ident`` for SQL sent *with* parameters: PyMySQL %-formats it, so '%' doubles."""
+    return quote_ident(name).replace("%", "%%")
+
+
+def param_table(qualified: str) -> str:
+    """``quote_table`` for SQL sent with parameters (see :func:`param_ident`)."""
+    return quote_table(qualified).replace("%", "%%")
+
+
 def sql_value(value: Value) -> Value:
     """Adapt a captured value for PyMySQL's escaping where it differs from a SELECT's type.
 
@@ -72,16 +82,16 @@ def begin_replay(conn: Connection) -> None:
 
 
 def _where(pk: Sequence[Column]) -> tuple[str, list[Value]]:
-    clause = " AND ".join(f"{quote_ident(c)} = %s" for c, _ in pk)
+    clause = " AND ".join(f"{param_ident(c)} = %s" for c, _ in pk)
     return clause, [sql_value(v) for _, v in pk]
 
 
 def apply_change(cur: Cursor, change: RowChange) -> None:
     """Replay one row change."""
-    table = quote_table(change.table)
+    table = param_table(change.table)
     if change.op is Op.INSERT:
         assert change.row is not None
-        cols = ", ".join(quote_ident(c) for c, _ in change.row)
+        cols = ", ".join(param_ident(c) for c, _ in change.row)
         marks = ", ".join(["%s"] * len(change.row))
         cur.execute(
             f"INSERT INTO {table} ({cols}) VALUES ({marks})",
@@ -89,7 +99,7 @@ def apply_change(cur: Cursor, change: RowChange) -> None:
         )
     elif change.op is Op.UPDATE:
         assert change.row is not None
-        sets = ", ".join(f"{quote_ident(c)} = %s" for c, _ in change.row)
+        sets = ", ".join(f"{param_ident(c)} = %s" for c, _ in change.row)
         where, keys = _where(change.pk)
         cur.execute(
             f"UPDATE {table} SET {sets} WHERE {where}",
@@ -181,10 +191,10 @@ def _apply_changes(cur: Cursor, changes: Sequence[RowChange]) -> None:
         if j - i == 1:
             apply_change(cur, change)
         else:
-            col_sql = ", ".join(quote_ident(c) for c in cols)
+            col_sql = ", ".join(param_ident(c) for c in cols)
             marks = ", ".join(["%s"] * len(cols))
             cur.executemany(
-                f"INSERT INTO {quote_table(change.table)} ({col_sql}) VALUES ({marks})",
+                f"INSERT INTO {param_table(change.table)} ({col_sql}) VALUES ({marks})",
                 [[sql_value(v) for _, v in ch.row or ()] for ch in changes[i:j]],
             )
         i = j

@@ -126,7 +126,7 @@ class Cursor:
         """Run one SQL string (see the module docstring for what is checked)."""
         self._prepare()
         conn = self.connection
-        stmt = conn.classify(query)
+        stmt = conn.classify(_as_sent(query, args is not None))
         self._refuse_several(stmt, query)
         if conn.transaction_control(stmt):
             return 0
@@ -141,7 +141,7 @@ class Cursor:
         """Run one statement for each parameter set; one commit in autocommit mode."""
         self._prepare()
         conn = self.connection
-        stmt = conn.classify(query)
+        stmt = conn.classify(_as_sent(query, True))
         self._refuse_several(stmt, query)
         if stmt.kind in (Kind.DDL, Kind.TCL) or stmt.autocommit is not None:
             total = 0
@@ -200,3 +200,13 @@ class Cursor:
         if writes:
             conn.after_write(ok=True)
         return result
+
+
+def _as_sent(query: str, with_args: bool) -> str:
+    """The template as MariaDB will read its names: with parameters, PyMySQL turns '%%' into '%'.
+
+    Classification needs the real table names (`` `a%%b` `` in the template
+    is the table ``a%b``); the placeholders themselves stay (``%s`` reads
+    as one).
+    """
+    return query.replace("%%", "%") if with_args and "%%" in query else query

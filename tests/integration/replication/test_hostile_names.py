@@ -144,16 +144,6 @@ def test_hostile_table_and_columns_are_captured_and_replicated_exactly(hostile: 
     _write_and_replicate(hostile, (TABLE, LONG_TABLE))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'%' in identifiers: (1) the driver classifies the query text before PyMySQL's "
-    "%-formatting, so with parameters it looks for table 'pct%%s%%%%t' (not captured) "
-    "instead of 'pct%s%%t' (driver/: un-double '%%' in the text it classifies when args "
-    "are given); (2) replay builds INSERT/UPDATE/DELETE with backquoted names but runs them "
-    "with parameters without doubling '%' (core/apply.py apply_change and _apply_changes: "
-    "escape_percent the identifiers), so a column or database named with '%' cannot be "
-    "replayed",
-)
 def test_a_table_and_column_with_percent_in_their_names(hostile: Hostile) -> None:
     _write_and_replicate(hostile, (PERCENT_TABLE,), PERCENT_COLUMNS)
 
