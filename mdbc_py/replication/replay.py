@@ -27,7 +27,7 @@ from pymysql.cursors import Cursor
 
 from mdbc_py.core import apply, positions
 from mdbc_py.errors import MdbcError, OperationalError
-from mdbc_py.log import EntryPayload, decode
+from mdbc_py.log import EntryPayload, LogFormatError, decode
 from mdbc_py.music import MusicStore
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,22 @@ class ApplyFailedError(MdbcError, OperationalError):
             f"{code}: {reason}; replay of this range is stuck at that entry until the cause "
             "is removed at that site (or the site is rebuilt: 'mdbc resync --site "
             f"{site} --full')"
+        )
+
+
+class CorruptEntryError(ApplyFailedError):
+    """A log entry's bytes are damaged (checksum, truncation ...): replay stops before it.
+
+    Nothing of the entry is applied, and nothing after it: guessing would
+    let the replica diverge. ``kind`` is the decoder's word for the damage
+    (``LogFormatError.kind``); ``code`` is 0 (no MySQL error). Rereading
+    the entry cannot help; the range's other sites or a full resync can.
+    """
+
+    def __init__(self, range_name: str, site: str, seq: int, error: LogFormatError) -> None:
+        self.kind = error.kind
+        super().__init__(
+            range_name, site, seq, 0, f"the log entry is damaged ({error.kind}): {error.reason}"
         )
 
 
@@ -120,7 +136,11 @@ def catch_up(
         for record in batch:
             if record.seq in pos.above:
                 continue
-            payload = decode(record.payload)
+            try:
+                payload = decode(record.payload, range_name=range_name, seq=record.seq)
+            except LogFormatError as exc:
+                applied += _apply_batch(conn, site, range_name, pending)  # the ones before it
+                raise CorruptEntryError(range_name, site, record.seq, exc) from exc
             if payload.ddl is None:
                 pending.append((record.seq, payload))
                 continue
