@@ -15,7 +15,7 @@ import signal
 import click
 
 from cli.common import config_option, fail_on_mdbc_errors, load_config
-from mdbc_py.metrics import AgentMetrics, serve
+from mdbc_py.metrics import AgentMetrics, serve, server_tls
 from mdbc_py.replication.agent import Agent, AgentSettings, SiteClaimedError
 
 EXIT_SITE_CLAIMED = 3
@@ -23,7 +23,23 @@ EXIT_SITE_CLAIMED = 3
 
 @click.command("agent")
 @click.option("--site", required=True, help="The site this agent runs for.")
-@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address the endpoints bind to (loopback unless told otherwise).",
+)
+@click.option(
+    "--metrics-tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Serve the endpoints over HTTPS with this PEM certificate (needs --metrics-tls-key).",
+)
+@click.option("--metrics-tls-key", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--metrics-tls-client-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    help="With HTTPS: accept only scrapers whose certificate this CA signed.",
+)
 @click.option(
     "--metrics-port",
     type=click.IntRange(0, 65535),
@@ -51,6 +67,9 @@ EXIT_SITE_CLAIMED = 3
 def agent(
     site: str,
     metrics_host: str,
+    metrics_tls_cert: str | None,
+    metrics_tls_key: str | None,
+    metrics_tls_client_ca: str | None,
     metrics_port: int,
     lease_ttl: float,
     interval: float,
@@ -76,9 +95,17 @@ def agent(
     )
     metrics = AgentMetrics(site)
     worker = fail_on_mdbc_errors(lambda: Agent(cfg, site, settings, metrics=metrics))
+    if bool(metrics_tls_cert) != bool(metrics_tls_key):
+        raise click.UsageError("--metrics-tls-cert and --metrics-tls-key go together")
     if metrics_port:
-        server = serve(metrics, metrics_host, metrics_port, worker.health, worker.liveness)
-        click.echo(f"metrics on http://{metrics_host}:{server.server_port}/metrics", err=True)
+        tls = (
+            server_tls(metrics_tls_cert, metrics_tls_key, metrics_tls_client_ca)
+            if metrics_tls_cert and metrics_tls_key
+            else None
+        )
+        server = serve(metrics, metrics_host, metrics_port, worker.health, worker.liveness, tls)
+        scheme = "https" if tls else "http"
+        click.echo(f"metrics on {scheme}://{metrics_host}:{server.server_port}/metrics", err=True)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
     try:

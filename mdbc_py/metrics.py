@@ -15,6 +15,7 @@ added by the client library to every counter.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -224,8 +225,11 @@ def serve(
     port: int,
     health: Callable[[], dict[str, Any]],
     live: Callable[[], dict[str, Any]] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> ThreadingHTTPServer:
     """Serve ``/metrics``, ``/health`` and ``/health/live`` in a daemon thread; return it.
+
+    ``tls``: a server context (see :func:`server_tls`) to serve HTTPS instead.
 
     ``/health`` (readiness) is 503 while the site cannot do its job (database
     or store down, an entry refused). ``/health/live`` (liveness) is 200 while
@@ -260,5 +264,21 @@ def serve(
             pass  # scrapes every few seconds would drown the agent's own log
 
     server = ThreadingHTTPServer((host, port), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, name="mdbc-metrics", daemon=True).start()
     return server
+
+
+def server_tls(cert: str, key: str, client_ca: str | None = None) -> ssl.SSLContext:
+    """A TLS 1.2+ server context for the agent's endpoints (PEM files).
+
+    With ``client_ca`` a scraper must present a certificate signed by it.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    if client_ca:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
