@@ -49,7 +49,7 @@ from bench.common import (
 )
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config, RangeConfig
-from mdbc_py.driver.runtime import Runtime
+from mdbc_py.core.runtime import Runtime
 from mdbc_py.music import GroupCommitter, NewEntry, open_store
 
 PAYLOAD = "x" * 400

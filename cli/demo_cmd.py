@@ -34,7 +34,7 @@ from cli.output import format_table
 from mdbc_py.admin.init import initialize
 from mdbc_py.admin.status import collect_status
 from mdbc_py.config import Config, load, save
-from mdbc_py.driver.runtime import Runtime
+from mdbc_py.core.runtime import Runtime
 from mdbc_py.errors import Error
 from mdbc_py.music import MusicStore, RangeState, open_store
 from mdbc_py.replication.agent import Agent, AgentSettings

@@ -32,11 +32,11 @@ from pymysql.cursors import Cursor
 from mdbc_py import capture, errors
 from mdbc_py.capture.collect import Taken
 from mdbc_py.config import Config, SiteConfig, load
-from mdbc_py.core import apply, positions
+from mdbc_py.core import apply, ownership, positions
 from mdbc_py.core import commit as commit_path
-from mdbc_py.driver import metrics as driver_metrics
-from mdbc_py.driver.runtime import Runtime
-from mdbc_py.driver.transaction import Transaction
+from mdbc_py.core import commit_metrics as driver_metrics
+from mdbc_py.core.runtime import Runtime
+from mdbc_py.core.transaction import Transaction
 from mdbc_py.errors import (
     CommitOutcomeUnknownError,
     ConfigError,
@@ -93,12 +93,6 @@ PASSTHROUGH = frozenset(
 
 ADDRESS_KEYS = ("host", "port", "unix_socket", "user", "password", "passwd")
 """Arguments that say where to connect: taken from the configuration in mode route."""
-
-OWNER_WAIT_SECONDS = 5.0
-"""How long a new transaction waits for a range in a change of owner to open."""
-
-DDL_APPEND_SECONDS = 30.0
-"""How long a DDL that already ran locally keeps retrying its append."""
 
 
 class Connection:
@@ -432,23 +426,8 @@ class Connection:
         self._tx.epoch = info.epoch
 
     def _wait_open(self, range_name: str, info: RangeInfo) -> RangeInfo:
-        """Before a transaction's first write, wait out a change of owner (bounded).
-
-        During a switchover the range is ``draining`` then ``fenced`` for a
-        second or two; a new transaction waiting here instead of failing
-        keeps the promise of at most one retryable error per transaction.
-        """
-        deadline = time.monotonic() + OWNER_WAIT_SECONDS
-        while info.state is not RangeState.OPEN:
-            if time.monotonic() > deadline:
-                raise FailoverError(
-                    f"range {range_name!r} has been {info.state.value} for "
-                    f"{OWNER_WAIT_SECONDS:.0f} s: a change of owner is under way or stuck "
-                    "(nothing was executed); retry, and check 'mdbc status'"
-                )
-            time.sleep(0.05)
-            info = self.runtime.owner(range_name, fresh=True)
-        return info
+        """Before a transaction's first write, wait out a change of owner (bounded)."""
+        return ownership.wait_open(self.runtime, range_name, info)
 
     def start_write(self, stmt: Statement, range_name: str | None) -> None:
         """Record a write that is about to run; wrap it if in autocommit mode."""
@@ -466,17 +445,10 @@ class Connection:
         """A statement whose writes nobody can see is about to run (``SELECT f(x)``).
 
         Its writes fire the capture triggers like any other; the commit reads
-        them from the stage. Remember which ranges this site owns right now
-        (from the owner cache: no store round trip), because rows of a range
-        it did not own when the statement ran must not be logged.
+        them from the stage (see :func:`ownership.routine_range`).
         """
         self._tx.may_write = True
-        for name in self.config.ranges:
-            if name in self._tx.routine_epochs:
-                continue
-            info = self.runtime.owner(name)
-            if info.owner == self.site.name and info.state is RangeState.OPEN:
-                self._tx.routine_epochs[name] = info.epoch
+        ownership.note_possible_write(self.runtime, self.site.name, self._tx.routine_epochs)
 
     def after_write(self, ok: bool) -> None:
         """End the wrapping transaction of an autocommit write statement."""
@@ -593,44 +565,9 @@ class Connection:
                                len(entry.payload))  # fmt: skip
 
     def _routine_range(self, range_of: dict[str, str | None]) -> tuple[str | None, int | None]:
-        """Range and epoch of rows staged by writes the classifier could not see.
-
-        They are the truth about what the transaction wrote (a stored
-        function, a statement nobody parses). They are logged like any other
-        write, but only if this site owned their one range, open, when the
-        first such statement ran, and still owns it in the same epoch now.
-        Otherwise the transaction is refused: at a replica it would have
-        changed rows that the log never carries.
-        """
-        ranges = sorted({r for r in range_of.values() if r is not None})
-        if not ranges:
-            return None, None
-        tables = ", ".join(sorted(range_of))
-        if len(ranges) > 1:
-            raise CrossRangeError(
-                f"this transaction wrote rows of ranges {', '.join(ranges)} (tables {tables}) "
-                "through a stored function or a statement mdbc cannot read: one transaction "
-                "must stay in one range; it was rolled back, nothing of it was committed"
-            )
-        name = ranges[0]
-        seen = self._tx.routine_epochs.get(name)
-        info = self.runtime.owner(name)
-        if info.owner != self.site.name or info.epoch != seen or info.state is not RangeState.OPEN:
-            info = self.runtime.owner(name, fresh=True)
-        mine = seen is not None and info.owner == self.site.name
-        if mine and info.epoch == seen and info.state is RangeState.OPEN:
-            return name, seen
-        if mine:
-            raise FailoverError(
-                f"range {name!r} changed from epoch {seen} to {info.epoch} "
-                f"({info.state.value}) while this transaction wrote {tables} through a stored "
-                "function; it was rolled back, nothing of it was committed: retry it"
-            )
-        raise NotOwnerError(
-            f"this transaction wrote {tables} of range {name!r} through a stored function "
-            f"or a statement mdbc cannot read, at site {self.site.name!r}, which did not own "
-            f"the range when it ran (owner {info.owner!r}, epoch {info.epoch}): it was rolled "
-            f"back, nothing of it was committed; send it to {info.owner!r}"
+        """Range and epoch of rows staged by writes the classifier could not see."""
+        return ownership.routine_range(
+            self.runtime, self.site.name, self._tx.routine_epochs, range_of
         )
 
     def _local_commit(
@@ -703,36 +640,15 @@ class Connection:
         raise capture.NoPrimaryKeyError(tables, f"{reason}; nothing was executed at any site")
 
     def _append_ddl(self, range_name: str, epoch: int, entry: Any) -> int:
-        """Append a DDL entry that already ran here, retrying while the store is down.
-
-        The store promises that a ``StoreUnavailableError`` appended nothing;
-        each retry still looks the transaction up first, so that a broken
-        promise could never log the same DDL twice.
-        """
-        deadline = time.monotonic() + DDL_APPEND_SECONDS
-        while True:
-            try:
-                return self.runtime.committer.append(range_name, epoch, entry)
-            except StoreUnavailableError as exc:
-                if time.monotonic() < deadline:
-                    time.sleep(1.0)
-                    with contextlib.suppress(StoreUnavailableError):
-                        found = self.runtime.store.find_txid(range_name, entry.txid)
-                        if found is not None:
-                            return found.seq
-                    continue
-                self._mark_needs_resync(range_name, f"DDL not logged: {exc}")
-                raise StoreUnavailableError(
-                    f"DDL ran at site {self.site.name!r} but could not be logged for "
-                    f"{DDL_APPEND_SECONDS:.0f} s ({exc}); the site is marked needs-resync: "
-                    f"rebuild it with 'mdbc resync --site {self.site.name} --full'"
-                ) from None
-            except (FencedError, CommitOutcomeUnknownError) as exc:
-                self._mark_needs_resync(range_name, f"DDL not logged: {exc}")
-                raise type(exc)(
-                    f"{exc}. The DDL already ran at site {self.site.name!r}, which is marked "
-                    f"needs-resync: rebuild it with 'mdbc resync --site {self.site.name} --full'"
-                ) from None
+        """Append a DDL entry that already ran here (see :func:`ownership.append_ddl`)."""
+        return ownership.append_ddl(
+            self.runtime,
+            self.site.name,
+            range_name,
+            epoch,
+            entry,
+            lambda why: self._mark_needs_resync(range_name, why),
+        )
 
     def _mark_needs_resync(self, range_name: str, why: str) -> None:
         try:

@@ -68,10 +68,10 @@ def agent_families() -> list[MetricFamily]:
 
 
 def driver_families() -> list[MetricFamily]:
-    """The families a driver process exports once it opts in (``mdbc_py.driver.metrics``)."""
+    """The families a driver process exports once it opts in (``mdbc_py.core.commit_metrics``)."""
     from prometheus_client import CollectorRegistry
 
-    from mdbc_py.driver.metrics import DriverMetrics
+    from mdbc_py.core.commit_metrics import DriverMetrics
 
     return families(DriverMetrics(CollectorRegistry()))
 

@@ -19,36 +19,30 @@ Where this differs from the driver, and why:
   the session's character-set variables in user variables
   (``@mdbc_proxy_*``), switches to ``utf8mb4``, and restores them in the
   final batch.
-- The choice of range for writes nobody could see (stored functions) is
-  the driver's ``Connection._routine_range``, repeated here over the
-  proxy's transaction state; it belongs in the core, for both front ends.
+- The choice of range for writes nobody could see (stored functions) and
+  the logging of DDL that already ran are the core's rules
+  (:mod:`mdbc_py.core.ownership`), shared with the driver.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pymysql
 from pymysql.cursors import Cursor
 
-from mdbc_py.core import apply, positions
+from mdbc_py.core import apply, ownership, positions
 from mdbc_py.core import commit as core
 from mdbc_py.errors import (
-    CommitOutcomeUnknownError,
-    CrossRangeError,
-    FailoverError,
     FencedError,
     LogDivergedError,
-    NotOwnerError,
-    StoreUnavailableError,
 )
 from mdbc_py.log import DdlStatement
 from mdbc_py.log.chunks import check_size
-from mdbc_py.music import NewEntry, RangeState
+from mdbc_py.music import NewEntry
 from mdbc_py.proxy import wire
 from mdbc_py.sql import TableRef
 
@@ -67,9 +61,6 @@ RESTORE_CHARSET = (
     "SET character_set_client = @mdbc_proxy_csc, character_set_results = @mdbc_proxy_csr, "
     "collation_connection = @mdbc_proxy_coll"
 )
-
-DDL_APPEND_SECONDS = 30.0
-"""How long a DDL that already ran keeps retrying its append (as the driver does)."""
 
 
 @dataclass(frozen=True)
@@ -255,42 +246,8 @@ def mark_needs_resync(s: Session, range_name: str, why: str) -> None:
 
 
 def routine_range(s: Session, range_of: dict[str, str | None]) -> tuple[str | None, int | None]:
-    """Range and epoch of rows staged by writes nobody could see (the driver's rule).
-
-    They are logged only if this site owned their one range, open, when the
-    first such statement ran, and still owns it in the same epoch now;
-    otherwise the transaction is refused (rolled back by the caller).
-    """
-    ranges = sorted({r for r in range_of.values() if r is not None})
-    if not ranges:
-        return None, None
-    tables = ", ".join(sorted(range_of))
-    if len(ranges) > 1:
-        raise CrossRangeError(
-            f"this transaction wrote rows of ranges {', '.join(ranges)} (tables {tables}) "
-            "through a stored function or a statement mdbc cannot read: one transaction "
-            "must stay in one range; it was rolled back, nothing of it was committed"
-        )
-    name = ranges[0]
-    seen = s.tx.routine_epochs.get(name)
-    info = s.runtime.owner(name)
-    if info.owner != s.site.name or info.epoch != seen or info.state is not RangeState.OPEN:
-        info = s.runtime.owner(name, fresh=True)
-    mine = seen is not None and info.owner == s.site.name
-    if mine and info.epoch == seen and info.state is RangeState.OPEN:
-        return name, seen
-    if mine:
-        raise FailoverError(
-            f"range {name!r} changed from epoch {seen} to {info.epoch} ({info.state.value}) "
-            f"while this transaction wrote {tables} through a stored function; it was rolled "
-            "back, nothing of it was committed: retry it"
-        )
-    raise NotOwnerError(
-        f"this transaction wrote {tables} of range {name!r} through a stored function or a "
-        f"statement mdbc cannot read, at site {s.site.name!r}, which did not own the range "
-        f"when it ran (owner {info.owner!r}, epoch {info.epoch}): it was rolled back, nothing "
-        f"of it was committed; send it to {info.owner!r}"
-    )
+    """Range and epoch of rows staged by writes nobody could see (the core's rule)."""
+    return ownership.routine_range(s.runtime, s.site.name, s.tx.routine_epochs, range_of)
 
 
 # -- DDL ----------------------------------------------------------------------------
@@ -315,31 +272,15 @@ def log_ddl(s: Session, range_name: str, epoch: int, sql: str) -> int:
 
 
 def append_ddl(s: Session, range_name: str, epoch: int, entry: NewEntry) -> int:
-    """Append a DDL entry, retrying while the store is unreachable (bounded)."""
-    deadline = time.monotonic() + DDL_APPEND_SECONDS
-    while True:
-        try:
-            return s.runtime.committer.append(range_name, epoch, entry)
-        except StoreUnavailableError as exc:
-            if time.monotonic() < deadline:
-                time.sleep(1.0)
-                with contextlib.suppress(StoreUnavailableError):
-                    found = s.runtime.store.find_txid(range_name, entry.txid)
-                    if found is not None:
-                        return found.seq
-                continue
-            mark_needs_resync(s, range_name, f"DDL not logged: {exc}")
-            raise StoreUnavailableError(
-                f"DDL ran at site {s.site.name!r} but could not be logged for "
-                f"{DDL_APPEND_SECONDS:.0f} s ({exc}); the site is marked needs-resync: "
-                f"rebuild it with 'mdbc resync --site {s.site.name} --full'"
-            ) from None
-        except (FencedError, CommitOutcomeUnknownError) as exc:
-            mark_needs_resync(s, range_name, f"DDL not logged: {exc}")
-            raise type(exc)(
-                f"{exc}. The DDL already ran at site {s.site.name!r}, which is marked "
-                f"needs-resync: rebuild it with 'mdbc resync --site {s.site.name} --full'"
-            ) from None
+    """Append a DDL entry that already ran on the session (the core's rule)."""
+    return ownership.append_ddl(
+        s.runtime,
+        s.site.name,
+        range_name,
+        epoch,
+        entry,
+        lambda why: mark_needs_resync(s, range_name, why),
+    )
 
 
 def recapture(s: Session, sql: str) -> None:

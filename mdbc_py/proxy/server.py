@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 
 from mdbc_py.config import Config
-from mdbc_py.driver.runtime import Runtime
+from mdbc_py.core.runtime import Runtime
 from mdbc_py.errors import ConfigError
 from mdbc_py.proxy import errors as perr
 from mdbc_py.proxy import wire

@@ -38,15 +38,15 @@ import select
 import socket
 import struct
 import threading
-import time
 
 import pymysql
 from pymysql.connections import Connection as RawConnection
 
 from mdbc_py import capture
 from mdbc_py.config import SiteConfig
-from mdbc_py.driver.runtime import Runtime
-from mdbc_py.driver.transaction import Transaction
+from mdbc_py.core import ownership
+from mdbc_py.core.runtime import Runtime
+from mdbc_py.core.transaction import Transaction
 from mdbc_py.errors import CrossRangeError, FailoverError, NotCapturedError, NotOwnerError
 from mdbc_py.music import RangeInfo, RangeState
 from mdbc_py.proxy import backend as backend_mod
@@ -59,8 +59,6 @@ from mdbc_py.sql.keys import missing_primary_key
 
 log = logging.getLogger(__name__)
 
-OWNER_WAIT_SECONDS = 5.0
-"""How long a transaction's first write waits for a range in a change of owner to open."""
 
 HANDSHAKE_SECONDS = 10.0
 """How long a client may take to log in."""
@@ -568,17 +566,7 @@ class Session:
         self.tx.epoch = info.epoch
 
     def _wait_open(self, range_name: str, info: RangeInfo) -> RangeInfo:
-        deadline = time.monotonic() + OWNER_WAIT_SECONDS
-        while info.state is not RangeState.OPEN:
-            if time.monotonic() > deadline:
-                raise FailoverError(
-                    f"range {range_name!r} has been {info.state.value} for "
-                    f"{OWNER_WAIT_SECONDS:.0f} s: a change of owner is under way or stuck "
-                    "(nothing was executed); retry, and check 'mdbc status'"
-                )
-            time.sleep(0.05)
-            info = self.runtime.owner(range_name, fresh=True)
-        return info
+        return ownership.wait_open(self.runtime, range_name, info)
 
     def _require_captured(self, stmt: Statement, range_name: str) -> None:
         for table in stmt.written:
@@ -604,12 +592,7 @@ class Session:
     def _note_possible_write(self) -> None:
         """A statement whose writes nobody can see: remember which ranges are ours now."""
         self.tx.may_write = True
-        for name in self.runtime.cfg.ranges:
-            if name in self.tx.routine_epochs:
-                continue
-            info = self.runtime.owner(name)
-            if info.owner == self.site.name and info.state is RangeState.OPEN:
-                self.tx.routine_epochs[name] = info.epoch
+        ownership.note_possible_write(self.runtime, self.site.name, self.tx.routine_epochs)
 
     # -- DDL ------------------------------------------------------------------------
 

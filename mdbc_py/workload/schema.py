@@ -21,7 +21,7 @@ from typing import Any
 
 import mdbc_py
 from mdbc_py.config import Config
-from mdbc_py.driver.runtime import Runtime
+from mdbc_py.core.runtime import Runtime
 from mdbc_py.workload.model import (
     BUILDING_BLOCKS,
     ORCHESTRATION_URI,

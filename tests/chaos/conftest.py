@@ -28,7 +28,7 @@ import pytest
 import mdbc_py
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config, RangeConfig, save
-from mdbc_py.driver.runtime import Runtime
+from mdbc_py.core.runtime import Runtime
 from mdbc_py.music import MusicStore, open_store
 from mdbc_py.sandbox import Sandbox
 from tests.chaos.faults import Faults, Link

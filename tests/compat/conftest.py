@@ -34,7 +34,7 @@ import pytest
 
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config
-from mdbc_py.driver.runtime import Runtime
+from mdbc_py.core.runtime import Runtime
 from mdbc_py.errors import StoreUnavailableError
 from mdbc_py.sandbox import Sandbox, SandboxError
 from tests.compat.support import drop_databases, reset_databases, write_config_toml

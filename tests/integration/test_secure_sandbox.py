@@ -243,7 +243,7 @@ def test_init_and_a_commit_run_over_tls_with_the_least_privilege_role(
     """
     import mdbc_py
     from mdbc_py.config import RangeConfig, save
-    from mdbc_py.driver.runtime import Runtime
+    from mdbc_py.core.runtime import Runtime
     from mdbc_py.music import open_store
 
     db = "secure_app"

@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "mdbc_py"
 FORBIDDEN = {
     "core": ("mdbc_py.driver", "mdbc_py.replication", "mdbc_py.proxy"),
     "driver": ("mdbc_py.replication", "mdbc_py.proxy"),
+    "proxy": ("mdbc_py.replication", "mdbc_py.driver"),
     "capture": ("mdbc_py.driver", "mdbc_py.replication", "mdbc_py.core"),
 }
 

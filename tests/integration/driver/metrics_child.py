@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirna
     os.path.abspath(__file__))))))  # fmt: skip
 
 import mdbc_py
-from mdbc_py.driver import metrics
+from mdbc_py.core import commit_metrics
 
 
 def main() -> None:
@@ -42,7 +42,7 @@ def main() -> None:
     for i in range(args.commits):
         cur.execute("INSERT INTO child_commits VALUES (%s, %s)", (base + i, "x" * 300))
         conn.commit()
-    port = metrics.serve(0)  # the port MDBC_METRICS_PORT serves on (0 there: any free one)
+    port = commit_metrics.serve(0)  # the port MDBC_METRICS_PORT serves on (0 there: any free one)
     with open(args.ready + ".tmp", "w") as f:
         f.write(str(port))
     os.replace(args.ready + ".tmp", args.ready)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mdbc_py.config import Config, save
-from mdbc_py.driver import metrics as driver_metrics
+from mdbc_py.core import commit_metrics as driver_metrics
 from mdbc_py.errors import ConfigError, FencedError
 from mdbc_py.music import MusicStore
 from mdbc_py.replication.promote import promote
@@ -114,8 +114,9 @@ def test_not_opted_in_a_process_imports_no_prometheus_client(
         "cur.execute('CREATE TABLE IF NOT EXISTS n (id INT PRIMARY KEY)')\n"
         "cur.execute('REPLACE INTO n VALUES (1)')\n"
         "conn.commit()\n"
-        "from mdbc_py.driver import metrics\n"
-        "print(metrics.active(), sorted(m for m in sys.modules if m.startswith('prometheus')))\n"
+        "from mdbc_py.core import commit_metrics\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('prometheus'))\n"
+        "print(commit_metrics.active(), loaded)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=120, check=False)  # fmt: skip

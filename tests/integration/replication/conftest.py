@@ -26,7 +26,7 @@ from mdbc_py import capture
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config
 from mdbc_py.core import apply
-from mdbc_py.driver.runtime import Runtime
+from mdbc_py.core.runtime import Runtime
 from mdbc_py.music import MusicStore, open_store
 from mdbc_py.replication import replay
 from mdbc_py.replication.replay import ReplayResult

@@ -30,7 +30,7 @@ from mdbc_py.admin.init import initialize
 from mdbc_py.capture.naming import escape_percent
 from mdbc_py.config import Config, RangeConfig, save
 from mdbc_py.core import apply
-from mdbc_py.driver.runtime import Runtime
+from mdbc_py.core.runtime import Runtime
 from mdbc_py.errors import ConfigError
 from mdbc_py.music import MusicStore
 from mdbc_py.replication import replay

@@ -18,7 +18,7 @@ import pytest
 
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config, RangeConfig, load, save
-from mdbc_py.driver.runtime import Runtime
+from mdbc_py.core.runtime import Runtime
 from mdbc_py.music import MusicStore, open_store
 from mdbc_py.replication.agent import Agent, AgentSettings
 from mdbc_py.sandbox import Sandbox

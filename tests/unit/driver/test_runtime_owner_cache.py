@@ -6,8 +6,8 @@ import threading
 import time
 
 from mdbc_py.config import Config, RangeConfig, StoreConfig
-from mdbc_py.driver import runtime as runtime_module
-from mdbc_py.driver.runtime import Runtime
+from mdbc_py.core import runtime as runtime_module
+from mdbc_py.core.runtime import Runtime
 from mdbc_py.music import RangeInfo, RangeState
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from mdbc_py.config import Config
-from mdbc_py.driver import metrics as driver_metrics
+from mdbc_py.core import commit_metrics as driver_metrics
 from mdbc_py.music import GroupCommitter, MusicStore, RangeInfo, open_store
 from mdbc_py.sql import RangeMap, RangeSpec
 

@@ -21,8 +21,8 @@ process opts in, in one of these ways:
 - ``MDBC_METRICS_PORT=9105`` in the environment: the first connection serves
   ``/metrics`` on ``127.0.0.1:9105`` (``MDBC_METRICS_ADDR`` picks another
   address, e.g. ``0.0.0.0`` in a container);
-- ``mdbc_py.driver.metrics.serve(port, addr="127.0.0.1")`` from the code;
-- ``mdbc_py.driver.metrics.enable(registry)`` to collect into a registry the
+- ``mdbc_py.core.commit_metrics.serve(port, addr="127.0.0.1")`` from the code;
+- ``mdbc_py.core.commit_metrics.enable(registry)`` to collect into a registry the
   application already serves (e.g. ``prometheus_client.REGISTRY``);
 - ``PROMETHEUS_MULTIPROC_DIR`` set (prometheus_client's multiprocess mode,
   e.g. gunicorn workers): every process writes its samples to that folder,
