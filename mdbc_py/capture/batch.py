@@ -13,12 +13,12 @@ from collections.abc import Callable
 from contextlib import suppress
 
 import pymysql
-from pymysql.constants import CLIENT
+from pymysql.constants import CLIENT, ER
 from pymysql.cursors import Cursor
 
-__all__ = ["is_batched", "run_statements"]
+from mdbc_py.mysql_errors import errno
 
-ER_NO_SUCH_TABLE = 1146
+__all__ = ["is_batched", "run_statements"]
 
 
 def is_batched(cur: Cursor) -> bool:
@@ -28,7 +28,7 @@ def is_batched(cur: Cursor) -> bool:
 
 def _no_such_table(exc: pymysql.err.Error) -> bool:
     """The shadow is gone (capture removed after a rolled-back write): nothing staged."""
-    return bool(exc.args) and exc.args[0] == ER_NO_SUCH_TABLE
+    return errno(exc) == ER.NO_SUCH_TABLE
 
 
 def run_statements(

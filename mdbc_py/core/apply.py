@@ -22,25 +22,12 @@ from pymysql.cursors import Cursor
 from mdbc_py import capture
 from mdbc_py.core import positions
 from mdbc_py.log.model import Column, EntryPayload, Op, RowChange, Value
+from mdbc_py.mysql_errors import DDL_ALREADY_DONE, TRANSIENT, errno
 from mdbc_py.sql import classify
 
 log = logging.getLogger(__name__)
 
 RETRIES = 5
-RETRYABLE_ERRNOS = {1205, 1213}  # lock wait timeout, deadlock
-
-# MariaDB errors that mean "this DDL already happened here" when a DDL entry is
-# replayed on a site where it ran before its applied row could be recorded.
-DDL_ALREADY_DONE = {
-    1007,  # database exists
-    1008,  # database doesn't exist (drop)
-    1050,  # table exists
-    1051,  # unknown table (drop)
-    1060,  # duplicate column
-    1061,  # duplicate key name
-    1091,  # can't drop field or key: doesn't exist
-    1146,  # table doesn't exist (rename/alter of a dropped table)
-}
 
 
 def quote_ident(name: str) -> str:
@@ -124,7 +111,7 @@ def apply_entry(conn: Connection, seq: int, payload: EntryPayload) -> bool:
             # Two appliers at one site (the agent, and a promotion or a driver
             # repairing its own commit) can deadlock on the applied row; the
             # loser simply tries again and then finds the entry applied.
-            if exc.args[0] not in RETRYABLE_ERRNOS or attempt == RETRIES - 1:
+            if errno(exc) not in TRANSIENT or attempt == RETRIES - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
@@ -146,7 +133,7 @@ def apply_batch(
         try:
             return _apply_batch(conn, range_name, items)
         except pymysql.err.OperationalError as exc:
-            if exc.args[0] not in RETRYABLE_ERRNOS or attempt == RETRIES - 1:
+            if errno(exc) not in TRANSIENT or attempt == RETRIES - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
@@ -230,7 +217,7 @@ def _apply_ddl(conn: Connection, seq: int, payload: EntryPayload) -> bool:
         try:
             cur.execute(payload.ddl.sql)
         except pymysql.err.MySQLError as exc:
-            if exc.args and exc.args[0] in DDL_ALREADY_DONE:
+            if errno(exc) in DDL_ALREADY_DONE:
                 log.info(
                     "range %s entry %s: DDL already applied here (%s)",
                     payload.range_name,

@@ -19,6 +19,7 @@ import uuid
 
 import pymysql
 from pymysql.connections import Connection as RawConnection
+from pymysql.constants import ER
 from pymysql.cursors import Cursor
 
 from mdbc_py.capture.batch import run_statements
@@ -27,11 +28,10 @@ from mdbc_py.core import apply, positions
 from mdbc_py.errors import CrossRangeError, LogDivergedError
 from mdbc_py.log import DdlStatement, EntryPayload, RowChange, encode
 from mdbc_py.music import NewEntry
+from mdbc_py.mysql_errors import errno
 from mdbc_py.sql import TableRef
 
 log = logging.getLogger(__name__)
-
-DUPLICATE_KEY = 1062
 
 
 def new_txid() -> str:
@@ -106,7 +106,7 @@ def local_commit(
         try:
             run_statements(cur, statements, check)
         except pymysql.err.IntegrityError as exc:
-            if exc.args[0] != DUPLICATE_KEY:
+            if errno(exc) != ER.DUP_ENTRY:
                 raise
             raise LogDivergedError(
                 f"the MUSIC store assigned entry {seq} of range {range_name!r} to transaction "

@@ -28,6 +28,7 @@ from typing import ParamSpec, TypeVar
 import pymysql
 
 from mdbc_py.errors import NotOwnerError, RetryableError
+from mdbc_py.mysql_errors import TRANSIENT, errno
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ R = TypeVar("R")
 
 RETRY_ON: tuple[type[BaseException], ...] = (RetryableError,)
 
-RETRYABLE_ERRNOS = frozenset({1205, 1213})
+RETRYABLE_ERRNOS = TRANSIENT
 """MariaDB's lock wait timeout and deadlock: the transaction was rolled back, retry it."""
 
 
@@ -44,11 +45,7 @@ def is_retryable(exc: BaseException, retry_on: tuple[type[BaseException], ...]) 
     """A retryable mdbc error, or a MariaDB deadlock / lock wait timeout."""
     if isinstance(exc, retry_on):
         return True
-    return (
-        isinstance(exc, pymysql.err.OperationalError)
-        and bool(exc.args)
-        and exc.args[0] in RETRYABLE_ERRNOS
-    )
+    return isinstance(exc, pymysql.err.OperationalError) and errno(exc) in RETRYABLE_ERRNOS
 
 
 def _delay(attempt: int, backoff: float, max_backoff: float) -> float:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pymysql
+from pymysql.constants import ER
 from pymysql.cursors import Cursor
 
 from mdbc_py.core import apply, ownership, positions
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DUPLICATE_KEY = 1062
 
 SAVE_CHARSET = (
     "SET @mdbc_proxy_csc = @@character_set_client, @mdbc_proxy_csr = @@character_set_results, "
@@ -193,7 +193,7 @@ def commit(s: Session, final_sql: str) -> Finished:
         if packet.is_err:
             errno, _, message = wire.parse_err(packet.payload)
             rollback(s)
-            if i == cleaned and errno == DUPLICATE_KEY:
+            if i == cleaned and errno == ER.DUP_ENTRY:
                 diverged(s, range_name, seq, payload.txid)
             log.warning(
                 "range %s entry %s (txid %s) is durable in the log but the local commit "

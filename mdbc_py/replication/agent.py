@@ -78,6 +78,7 @@ from mdbc_py.music import (
     open_store,
 )
 from mdbc_py.music.lease_watch import LeaseWatch
+from mdbc_py.mysql_errors import errno
 from mdbc_py.replication import replay
 from mdbc_py.replication.agent_metrics import (
     LagClock,
@@ -993,8 +994,8 @@ def _eligible(site: SiteInfo, range_name: str) -> bool:
 
 def _error_code(exc: BaseException) -> int | None:
     """The MySQL error number of a PyMySQL error (also inside ``SiteUnreachableError``)."""
-    if isinstance(exc, pymysql.err.Error) and exc.args and isinstance(exc.args[0], int):
-        return int(exc.args[0])
+    if isinstance(exc, pymysql.err.Error) and errno(exc) is not None:
+        return errno(exc)
     cause = exc.__cause__ or exc.__context__
     if cause is not None and cause is not exc:
         return _error_code(cause)

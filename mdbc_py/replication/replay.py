@@ -29,13 +29,11 @@ from mdbc_py.core import apply, positions
 from mdbc_py.errors import MdbcError, OperationalError
 from mdbc_py.log import EntryPayload, LogFormatError, decode
 from mdbc_py.music import MusicStore
+from mdbc_py.mysql_errors import CLIENT_ERRORS_FROM, errno
 
 log = logging.getLogger(__name__)
 
 PAGE = 500
-
-CLIENT_ERRORS = 2000
-"""MySQL error codes from 2000 up are the client's (lost connection, ...), not the entry's."""
 
 
 class ApplyFailedError(MdbcError, OperationalError):
@@ -78,8 +76,8 @@ class CorruptEntryError(ApplyFailedError):
 
 def _refusal(exc: pymysql.err.MySQLError) -> tuple[int, str] | None:
     """(code, message) if the server refused the entry itself; None for connection trouble."""
-    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
-    if isinstance(exc, pymysql.err.InterfaceError) or code == 0 or code >= CLIENT_ERRORS:
+    code = errno(exc) or 0
+    if isinstance(exc, pymysql.err.InterfaceError) or code == 0 or code >= CLIENT_ERRORS_FROM:
         return None
     return code, str(exc.args[-1])
 

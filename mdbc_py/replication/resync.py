@@ -48,6 +48,7 @@ from mdbc_py.errors import (
     UnknownRangeError,
 )
 from mdbc_py.music import MusicStore
+from mdbc_py.mysql_errors import errno
 from mdbc_py.replication import replay, snapshot
 from mdbc_py.replication.snapshot import SiteUnreachableError, connect_site, qualified
 
@@ -189,7 +190,7 @@ def _check_replayable(conn: Connection, store: MusicStore, site: str, name: str)
             pos = positions.read(cur, name)
             flags = positions.get_states(cur, [_flag_name(name)])
     except pymysql.err.MySQLError as exc:
-        if _errno(exc) not in NOT_INITIALISED:
+        if errno(exc) not in NOT_INITIALISED:
             raise
         raise NeedsFullResyncError(
             f"site {site!r} has no mdbc bookkeeping ({exc.args[-1]}): rebuild it with "
@@ -269,7 +270,7 @@ def _full(
                 _set_position(target, rng.name, snap)
             except pymysql.err.MySQLError as exc:
                 record.clear()
-                if _errno(exc) == snapshot.ER_TABLE_DEF_CHANGED:
+                if errno(exc) == snapshot.ER_TABLE_DEF_CHANGED:
                     raise
                 raise ResyncError(
                     f"full resync of range {rng.name!r} at site {site!r} failed: {exc}; the "
@@ -277,7 +278,7 @@ def _full(
                 ) from exc
             break
         except pymysql.err.MySQLError as exc:
-            if _errno(exc) != snapshot.ER_TABLE_DEF_CHANGED or attempt == SNAPSHOT_ATTEMPTS:
+            if errno(exc) != snapshot.ER_TABLE_DEF_CHANGED or attempt == SNAPSHOT_ATTEMPTS:
                 raise
             log.info("range %s: a table changed under the snapshot; taking it again", rng.name)
         finally:
@@ -300,11 +301,6 @@ def _full(
         position=done.position,
         seconds=time.monotonic() - started,
     )
-
-
-def _errno(exc: BaseException) -> int | None:
-    args = getattr(exc, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None
 
 
 def _mark(conn: Connection, range_name: str, why: str) -> None:

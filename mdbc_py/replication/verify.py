@@ -52,6 +52,7 @@ from typing import Any
 
 import pymysql
 from pymysql.connections import Connection
+from pymysql.constants import ER
 from pymysql.cursors import Cursor
 
 from mdbc_py import capture
@@ -59,6 +60,7 @@ from mdbc_py.config import Config, RangeConfig
 from mdbc_py.core import apply, positions
 from mdbc_py.errors import MdbcError, OperationalError, TrimmedError, UnknownRangeError
 from mdbc_py.music import MusicStore
+from mdbc_py.mysql_errors import CONNECTION_LOST, TRANSIENT, errno
 from mdbc_py.replication import replay
 from mdbc_py.replication.snapshot import (
     SiteUnreachableError,
@@ -84,11 +86,6 @@ LOCK_ATTEMPT_SECONDS = 10
 
 RETRY_PAUSE = 0.2
 """Pause between attempts to find the owner settled, and between replica position polls."""
-
-ER_LOCK_WAIT_TIMEOUT = 1205
-ER_LOCK_DEADLOCK = 1213
-ER_NO_SUCH_TABLE = 1146
-CONNECTION_LOST = {2003, 2006, 2013, 2055}
 
 
 class VerifyError(MdbcError, OperationalError):
@@ -225,11 +222,6 @@ def _quiet(_: str) -> None:
     pass
 
 
-def _errno(exc: BaseException) -> int | None:
-    args = getattr(exc, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None
-
-
 def _read_position(conn: Connection, range_name: str) -> positions.Position:
     """The site's position, both bookkeeping tables read in one snapshot."""
     with conn.cursor(Cursor) as cur:
@@ -328,7 +320,7 @@ def _settle_owner(
         try:
             _lock(owner.lock, rng.database, tables, min(remaining, LOCK_ATTEMPT_SECONDS))
         except pymysql.err.MySQLError as exc:
-            if _errno(exc) in (ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK, ER_NO_SUCH_TABLE):
+            if errno(exc) in TRANSIENT | {ER.NO_SUCH_TABLE}:
                 continue
             raise
         owner.locked_at = time.monotonic()
@@ -414,7 +406,7 @@ class _Replica:
         except SiteUnreachableError as exc:
             self._fail(SiteState.UNREACHABLE, str(exc))
         except pymysql.err.MySQLError as exc:
-            lost = isinstance(exc, pymysql.err.OperationalError) and _errno(exc) in CONNECTION_LOST
+            lost = isinstance(exc, pymysql.err.OperationalError) and errno(exc) in CONNECTION_LOST
             self._fail(SiteState.UNREACHABLE if lost else SiteState.ERROR, str(exc))
 
     def _reach(self, target: int, deadline: float, timeout: float) -> None:
@@ -469,7 +461,7 @@ class _Replica:
             self.say(f"{self.site}: {len(self.tables)} tables checksummed")
         except pymysql.err.MySQLError as exc:
             self.sums = None
-            lost = isinstance(exc, pymysql.err.OperationalError) and _errno(exc) in CONNECTION_LOST
+            lost = isinstance(exc, pymysql.err.OperationalError) and errno(exc) in CONNECTION_LOST
             self._fail(SiteState.UNREACHABLE if lost else SiteState.ERROR, str(exc))
         finally:
             self.close()

@@ -28,6 +28,7 @@ from pymysql.connections import Connection
 from mdbc_py.config import Config
 from mdbc_py.core import positions
 from mdbc_py.music import MusicStore
+from mdbc_py.mysql_errors import NO_SUCH_TABLE_OR_DB, errno
 from mdbc_py.workload.model import COMPLETE, FINAL_STATES, SoDatabases, q
 
 
@@ -131,7 +132,6 @@ class CheckReport:
         return out
 
 
-NO_SUCH_TABLE = (1049, 1146)
 """Unknown database, unknown table: a site that never received the schema holds nothing."""
 
 
@@ -141,7 +141,7 @@ def _requests(conn: Connection, db: str) -> dict[str, tuple[str | None, int | No
             cur.execute(f"SELECT `REQUEST_ID`, `REQUEST_STATUS`, `PROGRESS` "
                         f"FROM {q(db, 'infra_active_requests')}")  # fmt: skip
         except pymysql.err.ProgrammingError as exc:
-            if exc.args[0] in NO_SUCH_TABLE:
+            if errno(exc) in NO_SUCH_TABLE_OR_DB:
                 return {}
             raise
         return {r[0]: (r[1], None if r[2] is None else int(r[2])) for r in cur.fetchall()}
@@ -152,7 +152,7 @@ def _processes(conn: Connection, db: str) -> tuple[dict[str, str], int]:
         try:
             cur.execute(f"SELECT `BUSINESS_KEY_`, `STATE_` FROM {q(db, 'ACT_HI_PROCINST')}")
         except pymysql.err.ProgrammingError as exc:
-            if exc.args[0] in NO_SUCH_TABLE:
+            if errno(exc) in NO_SUCH_TABLE_OR_DB:
                 return {}, 0
             raise
         states = {r[0]: r[1] for r in cur.fetchall()}
