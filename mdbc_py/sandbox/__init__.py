@@ -141,6 +141,18 @@ class Sandbox:
         """The certificates of a secure sandbox, or None."""
         return TlsFiles(self.directory / "tls") if self.state.secure else None
 
+    def admin_connection(self, site: str) -> Any:
+        """A root connection (unix socket, autocommit) to one running site of this sandbox.
+
+        Creating accounts, granting, reading the binary log or ``mysql.*``
+        needs an administrator, not the ``mdbc`` account of ``mdbc.toml``:
+        tests that do such things use this, the sandbox's own.
+        """
+        rec = self._get(site)
+        if rec.kind != "mariadb":
+            raise SandboxError(f"{site} is a {rec.kind} node, not a MariaDB site")
+        return mariadb.admin_connection(rec)
+
     def secrets(self) -> tuple[str, ...]:
         """Every password this sandbox made (to withhold from output, or scan for)."""
         return self.state.secrets()

@@ -4,7 +4,8 @@ Each site gets its own datadir, port (33xx), socket and server id, with the
 settings SO needs (utf8mb4, large packets for 16 MiB LONGBLOBs, binary log
 in ROW format so MariaDB's own replication can be benchmarked beside ours).
 The sandbox creates one account, ``mdbc``, with a generated password, reachable
-over TCP from 127.0.0.1; root stays on the unix socket only. A ``--secure``
+over TCP from 127.0.0.1; root stays on the unix socket only and is the
+sandbox's admin access (``admin_connection``) for what needs an administrator. A ``--secure``
 sandbox's sites have the sandbox CA's server certificate and
 ``require_secure_transport=ON``: a plaintext TCP login is refused (the unix
 socket, used by root for set-up, counts as secure).
@@ -107,6 +108,17 @@ def server_argv(record: ServiceRecord, tls: TlsFiles | None = None) -> list[str]
 
 def _root_connection(record: ServiceRecord) -> pymysql.Connection:
     return pymysql.connect(unix_socket=socket_path(record), user="root", connect_timeout=2)
+
+
+def admin_connection(record: ServiceRecord) -> pymysql.Connection:
+    """The site's administrator (root over the unix socket), autocommit on.
+
+    For what the ``mdbc`` account is not meant to do: create accounts,
+    grant, read the binary log, look into ``mysql.*``.
+    """
+    conn = _root_connection(record)
+    conn.autocommit(True)
+    return conn
 
 
 def _accepts_root(record: ServiceRecord) -> bool:

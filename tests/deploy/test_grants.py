@@ -15,6 +15,7 @@ import pymysql
 import pytest
 
 from mdbc_py.config import Config
+from mdbc_py.sandbox import Sandbox
 from tests.deploy.conftest import DEPLOY
 
 pytestmark = pytest.mark.services
@@ -29,10 +30,14 @@ def _statements() -> list[str]:
 
 
 @pytest.fixture()
-def probe(sandbox_config: Config) -> Iterator[pymysql.Connection]:
-    """A connection as a fresh account that has exactly the file's grants."""
+def probe(sandbox: Sandbox, sandbox_config: Config) -> Iterator[pymysql.Connection]:
+    """A connection as a fresh account that has exactly the file's grants.
+
+    The account is made by the sandbox's administrator (root on the unix
+    socket): the sandbox's own ``mdbc`` account may not create accounts.
+    """
     site = sandbox_config.sites["dc1"]
-    admin = pymysql.connect(**site.connect_kwargs(), autocommit=True)
+    admin = sandbox.admin_connection("dc1")
     password = secrets.token_hex(12)
     with admin.cursor() as cur:
         cur.execute(f"DROP USER IF EXISTS {ACCOUNT}")

@@ -58,6 +58,12 @@ def test_no_password_in_the_binlog(one_site: Sandbox) -> None:
             cur.execute("CREATE DATABASE IF NOT EXISTS binlog_probe")
             cur.execute("CREATE TABLE IF NOT EXISTS binlog_probe.t (id INT PRIMARY KEY, v TEXT)")
             cur.execute("REPLACE INTO binlog_probe.t VALUES (1, %s)", (MARKER,))
+    finally:
+        conn.close()
+    # Reading the binary log needs an administrator: the mdbc account has least privilege.
+    conn = one_site.admin_connection("dc1")
+    try:
+        with conn.cursor() as cur:
             cur.execute("FLUSH BINARY LOGS")
             cur.execute("SHOW BINARY LOGS")
             names = [row[0] for row in cur.fetchall()]
