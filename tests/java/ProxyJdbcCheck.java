@@ -1,0 +1,137 @@
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * MariaDB Connector/J through {@code mdbc proxy}: the calls an ONAP SO service makes, with a
+ * JDBC URL that differs from a direct one only in host and port.
+ *
+ * <p>Prints one line per check; tests/proxy/test_connector_j.py asserts on those lines and on
+ * what reached the MUSIC log. Any unexpected exception ends the program with its SQLState and
+ * error code on stderr and exit status 1, so a failure says what the driver saw.
+ *
+ * <p>Usage: {@code ProxyJdbcCheck HOST:PORT OWNED_DB FOREIGN_DB TABLE} with the account in the
+ * environment ({@code MDBC_JDBC_USER}, {@code MDBC_JDBC_PASSWORD}), never on the command line.
+ */
+public final class ProxyJdbcCheck {
+  private static String user;
+  private static String password;
+
+  private ProxyJdbcCheck() {}
+
+  public static void main(String[] args) throws Exception {
+    String hostPort = args[0];
+    String owned = args[1];
+    String foreign = args[2];
+    String table = args[3];
+    user = System.getenv("MDBC_JDBC_USER");
+    password = System.getenv("MDBC_JDBC_PASSWORD");
+    String url = "jdbc:mariadb://" + hostPort + "/" + owned;
+    try {
+      run(url, "jdbc:mariadb://" + hostPort + "/" + foreign, table);
+    } catch (SQLException e) {
+      System.err.println(
+          "unexpected SQLException state=" + e.getSQLState() + " code=" + e.getErrorCode() + ": "
+              + e.getMessage());
+      e.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  private static Connection open(String url) throws SQLException {
+    return DriverManager.getConnection(url, user, password);
+  }
+
+  private static void insert(Connection c, String table, int id, String v) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement("INSERT INTO " + table + " (id, v) VALUES (?, ?)")) {
+      ps.setInt(1, id);
+      ps.setString(2, v);
+      if (ps.executeUpdate() != 1) {
+        throw new IllegalStateException("INSERT of id " + id + " did not report one row");
+      }
+    }
+  }
+
+  private static void run(String url, String foreignUrl, String table) throws SQLException {
+    try (Connection c = open(url)) {
+      try (Statement st = c.createStatement()) {
+        st.execute("CREATE TABLE " + table + " (id INT PRIMARY KEY, v VARCHAR(40))");
+      }
+      System.out.println("ddl ok");
+
+      // Client-side prepared statements (Connector/J's default): text protocol.
+      c.setAutoCommit(false);
+      insert(c, table, 1, "client one");
+      insert(c, table, 2, "client two");
+      c.commit();
+      System.out.println("commit ok");
+
+      insert(c, table, 100, "rolled back");
+      c.rollback();
+      System.out.println("rollback ok");
+
+      c.setAutoCommit(true);
+      insert(c, table, 4, "autocommit");
+      System.out.println("autocommit ok");
+    }
+
+    // Server-side prepared statements: COM_STMT_PREPARE / EXECUTE, binary protocol.
+    try (Connection c = open(url + "?useServerPrepStmts=true")) {
+      c.setAutoCommit(false);
+      insert(c, table, 3, "server three");
+      c.commit();
+      try (PreparedStatement ps = c.prepareStatement("SELECT v FROM " + table + " WHERE id = ?")) {
+        ps.setInt(1, 3);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next() || !"server three".equals(rs.getString(1))) {
+            throw new IllegalStateException("server-side read back did not find id 3");
+          }
+        }
+      }
+      c.commit();
+      System.out.println("server prepared ok");
+    }
+
+    // A write at a site that does not own the range: refused like read_only.
+    try (Connection c = open(foreignUrl)) {
+      try (Statement st = c.createStatement()) {
+        st.execute("CREATE TABLE " + table + " (id INT PRIMARY KEY)");
+        System.out.println("nonowner accepted");
+      } catch (SQLException e) {
+        System.out.println("nonowner " + e.getErrorCode() + " " + e.getSQLState());
+      }
+    }
+
+    // A HikariCP pool of 2, as SO's services use it.
+    HikariConfig hc = new HikariConfig();
+    hc.setJdbcUrl(url);
+    hc.setUsername(user);
+    hc.setPassword(password);
+    hc.setMaximumPoolSize(2);
+    hc.setAutoCommit(false);
+    hc.setConnectionTimeout(10_000);
+    try (HikariDataSource ds = new HikariDataSource(hc)) {
+      try (Connection c = ds.getConnection()) {
+        insert(c, table, 5, "hikari");
+        c.commit();
+      }
+      try (Connection c = ds.getConnection()) {
+        insert(c, table, 101, "hikari rolled back");
+        // Returned to the pool with the transaction open: HikariCP rolls it back.
+      }
+      try (Connection c = ds.getConnection();
+          Statement st = c.createStatement();
+          ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM " + table)) {
+        rs.next();
+        System.out.println("hikari ok rows=" + rs.getInt(1));
+        c.commit();
+      }
+    }
+  }
+}
