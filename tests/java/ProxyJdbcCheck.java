@@ -58,6 +58,21 @@ public final class ProxyJdbcCheck {
     }
   }
 
+  /** Two rows in one executeBatch and one transaction (Connector/J may send them in one go). */
+  private static void batch(Connection c, String table, int first, int second)
+      throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement("INSERT INTO " + table + " (id, v) VALUES (?, ?)")) {
+      for (int id : new int[] {first, second}) {
+        ps.setInt(1, id);
+        ps.setString(2, "batch " + id);
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+    c.commit();
+  }
+
   private static void run(String url, String foreignUrl, String table) throws SQLException {
     try (Connection c = open(url)) {
       try (Statement st = c.createStatement()) {
@@ -79,6 +94,10 @@ public final class ProxyJdbcCheck {
       c.setAutoCommit(true);
       insert(c, table, 4, "autocommit");
       System.out.println("autocommit ok");
+
+      c.setAutoCommit(false);
+      batch(c, table, 8, 9);
+      System.out.println("client batch ok");
     }
 
     // Server-side prepared statements: COM_STMT_PREPARE / EXECUTE, binary protocol.
@@ -96,6 +115,8 @@ public final class ProxyJdbcCheck {
       }
       c.commit();
       System.out.println("server prepared ok");
+      batch(c, table, 6, 7);
+      System.out.println("server batch ok");
     }
 
     // A write at a site that does not own the range: refused like read_only.

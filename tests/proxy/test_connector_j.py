@@ -89,13 +89,22 @@ def test_connector_j_through_the_proxy(
         "commit ok",
         "rollback ok",
         "autocommit ok",
+        "client batch ok",
         "server prepared ok",
+        "server batch ok",
         "nonowner 1290 HY000",
-        "hikari ok rows=5",
+        "hikari ok rows=9",
     ]
     entries = [decode(r.payload) for r in store.iter_entries(range_a, tail_a + 1)]
-    assert [e.ddl is not None for e in entries] == [True, False, False, False, False]
-    assert [[dict(c.pk)["id"] for c in e.changes] for e in entries[1:]] == [[1, 2], [4], [3], [5]]
+    assert [e.ddl is not None for e in entries] == [True] + [False] * 6
+    assert [[dict(c.pk)["id"] for c in e.changes] for e in entries[1:]] == [
+        [1, 2],
+        [4],
+        [8, 9],
+        [3],
+        [6, 7],
+        [5],
+    ]
     assert all(c.op is Op.INSERT for e in entries for c in e.changes)
     assert store.describe_range(range_b).tail == tail_b, "the refused write reached the log"
     assert rows(raw, f"SELECT id, v FROM {range_a}.{t} ORDER BY id") == (
@@ -104,5 +113,9 @@ def test_connector_j_through_the_proxy(
         (3, "server three"),
         (4, "autocommit"),
         (5, "hikari"),
+        (6, "batch 6"),
+        (7, "batch 7"),
+        (8, "batch 8"),
+        (9, "batch 9"),
     )
     assert staged(raw, range_a, t) == 0, "staged rows left behind"
