@@ -38,9 +38,11 @@ import pymysql
 import mdbc_py
 from bench.commit_docs import write_docs
 from bench.common import (
+    SANDBOX,
     Result,
     count_round_trips,
     progress,
+    replicate,
     report,
     report_cpu,
     services,
@@ -197,38 +199,23 @@ def semi_sync_pair(cfg: Config, primary: str, replica: str) -> Any:
     relay log. The benchmark database ``semi`` exists on both before the
     replica starts at the primary's current GTID position.
     """
-    src, dst = cfg.site(primary), cfg.site(replica)
-    pconn = pymysql.connect(**src.connect_kwargs(), autocommit=True)
-    rconn = pymysql.connect(**dst.connect_kwargs(), autocommit=True)
-    with pconn.cursor() as pcur, rconn.cursor() as rcur:
-        for cur in (pcur, rcur):
+    box = SANDBOX[0]
+    for site in (primary, replica):
+        admin = box.admin_connection(site)
+        with admin.cursor() as cur:
             cur.execute("SET SESSION sql_log_bin = 0")
             cur.execute("DROP DATABASE IF EXISTS semi")
             cur.execute("CREATE DATABASE semi")
             cur.execute("CREATE TABLE semi.t (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
                         "client INT, v VARCHAR(500))")  # fmt: skip
-        pcur.execute("SET GLOBAL rpl_semi_sync_master_enabled = ON")
-        pcur.execute("SET GLOBAL rpl_semi_sync_master_timeout = 10000")
-        pcur.execute("SELECT @@gtid_binlog_pos")
-        gtid = pcur.fetchone()[0]
-        rcur.execute("STOP SLAVE")
-        rcur.execute("RESET SLAVE ALL")
-        rcur.execute("SET GLOBAL rpl_semi_sync_slave_enabled = ON")
-        rcur.execute("SET GLOBAL gtid_slave_pos = %s", (gtid,))
-        rcur.execute(
-            "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, "
-            "MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos",
-            (src.host, src.port, src.user, src.password),
-        )
-        rcur.execute("START SLAVE")
-    rconn.close()
-    pconn.close()
-    return src
+        admin.close()
+    replicate(box, cfg, primary, replica, semi_sync=True)
+    return cfg.site(primary)
 
 
 def check_semi_sync(primary: Any) -> None:
     """Fail the benchmark if the primary fell back to asynchronous replication."""
-    conn = pymysql.connect(**primary.connect_kwargs())
+    conn = SANDBOX[0].admin_connection(primary.name)
     with conn.cursor() as cur:
         cur.execute("SHOW GLOBAL STATUS WHERE Variable_name IN "
                     "('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_no_tx', "

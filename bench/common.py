@@ -35,6 +35,7 @@ def services(config_path: str | None, sites: int = 1, cassandra_nodes: int = 1) 
         return
     with tempfile.TemporaryDirectory(prefix="mdbc-bench-") as tmp:
         box = Sandbox(tmp, say=lambda m: print(f"  [sandbox] {m}", file=sys.stderr))
+        SANDBOX[:] = [box]
         try:
             box.up(sites=sites, cassandra_nodes=cassandra_nodes, base_port=BENCH_BASE_PORT,
                    first_ip=BENCH_CASSANDRA_IP)  # fmt: skip
@@ -42,7 +43,52 @@ def services(config_path: str | None, sites: int = 1, cassandra_nodes: int = 1) 
             yield load(box.config_path)
         finally:
             _service_pids.clear()
+            SANDBOX.clear()
             box.down()
+
+
+SANDBOX: list[Sandbox] = []
+"""The sandbox :func:`services` started, while it runs (its admin access is needed below)."""
+
+
+def replicate(box: Sandbox, cfg: Config, primary: str, replica: str, semi_sync: bool) -> None:
+    """Make sandbox site ``replica`` a MariaDB GTID replica of ``primary``, from now on.
+
+    The ``mdbc`` account has least privilege, so the sandbox's own admin
+    access sets it up, with a replication account of its own on the primary
+    (kept out of the binary log). ``semi_sync``: the primary waits at each
+    commit for the replica's acknowledgement.
+    """
+    import secrets
+
+    src = cfg.site(primary)
+    password = secrets.token_urlsafe(18)
+    padmin, radmin = box.admin_connection(primary), box.admin_connection(replica)
+    try:
+        with padmin.cursor() as pcur, radmin.cursor() as rcur:
+            pcur.execute("SET SESSION sql_log_bin = 0")
+            pcur.execute(f"CREATE OR REPLACE USER 'bench_repl'@'{src.host}' IDENTIFIED BY %s",
+                         (password,))  # fmt: skip
+            pcur.execute(f"GRANT REPLICATION SLAVE ON *.* TO 'bench_repl'@'{src.host}'")
+            pcur.execute("SET SESSION sql_log_bin = 1")
+            if semi_sync:
+                pcur.execute("SET GLOBAL rpl_semi_sync_master_enabled = ON")
+                pcur.execute("SET GLOBAL rpl_semi_sync_master_timeout = 10000")
+            pcur.execute("SELECT @@gtid_binlog_pos")
+            gtid = pcur.fetchone()[0]
+            rcur.execute("STOP SLAVE")
+            rcur.execute("RESET SLAVE ALL")
+            rcur.execute(f"SET GLOBAL rpl_semi_sync_slave_enabled = {'ON' if semi_sync else 'OFF'}")
+            rcur.execute("SET GLOBAL gtid_slave_pos = %s", (gtid,))
+            rcur.execute(
+                "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER='bench_repl', "
+                "MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos",
+                (src.host, src.port, password),
+            )
+            rcur.execute("START SLAVE")
+    finally:
+        padmin.close()
+        radmin.close()
 
 
 def cpu_seconds(pid: int) -> float:

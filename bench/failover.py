@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pymysql
 
 import mdbc_py
-from bench.common import progress
+from bench.common import progress, replicate
 from mdbc_py.admin.init import initialize
 from mdbc_py.capture.naming import stage_database
 from mdbc_py.config import Config, RangeConfig, load, save
@@ -166,7 +166,7 @@ def measure_apply(
     owner = store.describe_range(rng).owner
     replica = next(s for s in cfg.sites if s != owner)
     stop(agents.pop(replica))
-    native = native_replica(base, owner, rng)
+    native = native_replica(box, base, owner, rng)
     with native.cursor() as cur:
         cur.execute("STOP SLAVE SQL_THREAD")
     writer = mdbc_py.connect(site=owner, config=cfg, database=rng)
@@ -199,16 +199,17 @@ def measure_apply(
     return ours, theirs
 
 
-def native_replica(cfg: Config, owner: str, rng: str) -> pymysql.Connection:
+def native_replica(box: Sandbox, cfg: Config, owner: str, rng: str) -> pymysql.Connection:
     """dc4 of the sandbox as a MariaDB GTID replica of ``owner``, from now on.
 
     dc4 gets the owner's tables (the range's, their shadows in the stage
     database, and ``mdbc``'s: row events of all of them are in the binary
-    log) and starts replicating at the owner's current GTID position.
+    log) and starts replicating at the owner's current GTID position. The
+    sandbox's admin access sets it up (the ``mdbc`` account has least
+    privilege); the returned session is an admin one too.
     """
-    src = cfg.site(owner)
-    source = pymysql.connect(**src.connect_kwargs())
-    conn = pymysql.connect(**cfg.site("dc4").connect_kwargs(), autocommit=True)
+    source = box.admin_connection(owner)
+    conn = box.admin_connection("dc4")
     with source.cursor() as scur, conn.cursor() as cur:
         cur.execute("STOP SLAVE")
         cur.execute("RESET SLAVE ALL")
@@ -220,16 +221,8 @@ def native_replica(cfg: Config, owner: str, rng: str) -> pymysql.Connection:
                 scur.execute(f"SHOW CREATE TABLE `{db}`.`{table}`")
                 cur.execute(f"USE `{db}`")
                 cur.execute(scur.fetchone()[1])
-        scur.execute("SELECT @@gtid_binlog_pos")
-        gtid = scur.fetchone()[0]
-        cur.execute("SET GLOBAL gtid_slave_pos = %s", (gtid,))
-        cur.execute(
-            "CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%s, MASTER_USER=%s, "
-            "MASTER_PASSWORD=%s, MASTER_USE_GTID=slave_pos",
-            (src.host, src.port, src.user, src.password),
-        )
-        cur.execute("START SLAVE")
     source.close()
+    replicate(box, cfg, owner, "dc4", semi_sync=False)
     return conn
 
 
