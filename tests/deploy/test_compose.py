@@ -192,6 +192,7 @@ def test_grants_are_the_least_the_readme_lists() -> None:
         "CREATE",
         "DROP",
         "ALTER",
+        "LOCK TABLES",
     }
     assert grants["*.*"] == {"READ_ONLY ADMIN"}  # replay through read_only, nothing else global
     assert "`mdbc`.*" in grants
