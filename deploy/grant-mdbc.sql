@@ -24,8 +24,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES,
 -- cleared at commit, recreated after DDL (README: "Using the driver"). A database
 -- whose name is longer than 53 characters gets a shortened stage database
 -- (mdbc_stagex_<prefix>_<hash>) that this pattern does not match: `mdbc init`
--- names the GRANT it needs.
-GRANT SELECT, INSERT, DELETE, CREATE, DROP, ALTER ON `mdbc\_stage\_%`.* TO 'mdbc'@'%';
+-- names the GRANT it needs. LOCK TABLES: regenerating a shadow after a DDL locks
+-- the table and its shadow together, so that no writer stages in between.
+GRANT SELECT, INSERT, DELETE, CREATE, DROP, ALTER, LOCK TABLES ON `mdbc\_stage\_%`.* TO 'mdbc'@'%';
 -- mdbc's own bookkeeping (applied positions, site state), written in the same
 -- local transaction as the data it covers.
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER ON `mdbc`.* TO 'mdbc'@'%';

@@ -52,8 +52,12 @@ APPLICATION_PRIVILEGES = (
 )  # fmt: skip
 """On each range's database."""
 
-STAGE_PRIVILEGES = ("SELECT", "INSERT", "DELETE", "CREATE", "DROP", "ALTER")
-"""On each stage database (``mdbc_stage_<db>``)."""
+STAGE_PRIVILEGES = ("SELECT", "INSERT", "DELETE", "CREATE", "DROP", "ALTER", "LOCK TABLES")
+"""On each stage database (``mdbc_stage_<db>``).
+
+``LOCK TABLES``: regenerating a shadow after a DDL locks the table and its
+shadow together (``capture.install``), so no writer stages in between.
+"""
 
 STAGE_PATTERN = r"mdbc\_stage\_%"
 """How ``deploy/grant-mdbc.sql`` names every stage database at once."""

@@ -10,6 +10,13 @@ a failed ``up`` stops what it started and says why in one line; ``down``,
 ``kill`` and ``start`` touch only processes this sandbox started (by pid,
 checked against the command line).
 
+The sites' ``mdbc`` account has least privilege: the privileges of
+``deploy/grant-mdbc.sql``, with the application's ones on every database
+but ``mysql`` because tests create databases with random names (production
+grants them per database; see ``mariadb.account_grants``). What needs
+more (accounts, grants, the binary log) is done as the site's root over its
+unix socket: ``admin_connection``.
+
 ``up(secure=True)`` makes a secure sandbox (it stays secure on every later
 ``up``): a private CA and certificates under ``DIR/tls``, MariaDB sites that
 require TLS, Cassandra nodes with password authentication, authorization

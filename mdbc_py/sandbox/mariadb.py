@@ -4,8 +4,9 @@ Each site gets its own datadir, port (33xx), socket and server id, with the
 settings SO needs (utf8mb4, large packets for 16 MiB LONGBLOBs, binary log
 in ROW format so MariaDB's own replication can be benchmarked beside ours).
 The sandbox creates one account, ``mdbc``, with a generated password, reachable
-over TCP from 127.0.0.1; root stays on the unix socket only and is the
-sandbox's admin access (``admin_connection``) for what needs an administrator. A ``--secure``
+over TCP from 127.0.0.1, with least privilege (see ``account_grants``); root
+stays on the unix socket only and is the sandbox's admin access
+(``admin_connection``) for what the ``mdbc`` account must not do. A ``--secure``
 sandbox's sites have the sandbox CA's server certificate and
 ``require_secure_transport=ON``: a plaintext TCP login is refused (the unix
 socket, used by root for set-up, counts as secure).
@@ -20,11 +21,13 @@ from pathlib import Path
 
 import pymysql
 
+from mdbc_py.admin import grants
 from mdbc_py.sandbox.certs import TlsFiles
 from mdbc_py.sandbox.processes import SandboxError, spawn, wait_until
 from mdbc_py.sandbox.state import ServiceRecord
 
-ADMIN_USER = "mdbc"
+ACCOUNT = "mdbc"
+"""The least-privilege account mdbc uses at every site (not an administrator)."""
 INSTALL_HINT = "install it with: scripts/install-deps (or: apt-get install mariadb-server)"
 START_TIMEOUT = 60.0
 
@@ -121,6 +124,40 @@ def admin_connection(record: ServiceRecord) -> pymysql.Connection:
     return conn
 
 
+GUARDED_DATABASES = ("mysql",)
+"""Databases the ``%`` grant must not reach: ``mysql`` holds the accounts."""
+
+GUARD_PRIVILEGE = "SHOW VIEW"
+"""The one privilege a guarded database gets (it shows view definitions, no data)."""
+
+
+def account_grants(account: str) -> list[str]:
+    """The GRANT statements that give the sandbox's ``account`` least privilege.
+
+    The privileges are those of ``deploy/grant-mdbc.sql``
+    (``mdbc_py.admin.grants``), with one difference: the application's
+    privileges are given on every database (``%``) instead of per range
+    database, because the tests create databases with random names that no
+    list can know in advance. Production grants them per database.
+
+    Not on ``*.*``: a global (or ``%``) INSERT would cover the ``mysql``
+    database, and writing there is creating accounts and granting (MariaDB
+    accepts CREATE USER from anyone with INSERT on ``mysql``). MariaDB uses
+    the most specific matching database grant of an account, so an exact
+    grant of ``SHOW VIEW`` on ``mysql`` shuts the ``%`` grant out of it,
+    as ``mdbc`` and ``mdbc\\_stage\\_%`` get exactly their own privileges.
+    Globally only ``READ_ONLY ADMIN``: no ``ALL``, ``SUPER``,
+    ``GRANT OPTION``, ``CREATE USER`` or ``FILE``.
+    """
+    return [
+        f"GRANT {', '.join(grants.APPLICATION_PRIVILEGES)} ON `%`.* TO {account}",
+        f"GRANT {', '.join(grants.STAGE_PRIVILEGES)} ON `{grants.STAGE_PATTERN}`.* TO {account}",
+        f"GRANT {', '.join(grants.BOOKKEEPING_PRIVILEGES)} ON `{grants.META_DB}`.* TO {account}",
+        *(f"GRANT {GUARD_PRIVILEGE} ON `{db}`.* TO {account}" for db in GUARDED_DATABASES),
+        f"GRANT {', '.join(grants.GLOBAL_PRIVILEGES)} ON *.* TO {account}",
+    ]
+
+
 def _accepts_root(record: ServiceRecord) -> bool:
     try:
         _root_connection(record).close()
@@ -136,7 +173,10 @@ def create_admin_account(record: ServiceRecord, password: str) -> None:
     ``CREATE USER ... IDENTIFIED BY`` / ``ALTER USER`` as statements, and
     with the password in them the binlog would hold it in plain text on
     disk after every start. Each site creates its own account, so no
-    replica needs these events.
+    replica needs these events. The account's privileges are reset and
+    given again on every start (``account_grants``), so a sandbox made by
+    an older version, whose account had ``ALL ... WITH GRANT OPTION``, is
+    brought down to least privilege.
     """
     conn = _root_connection(record)
     try:
@@ -144,11 +184,14 @@ def create_admin_account(record: ServiceRecord, password: str) -> None:
             cur.execute("SET SESSION sql_log_bin = 0")
             for host in ("127.0.0.1", "localhost"):
                 cur.execute(
-                    f"CREATE USER IF NOT EXISTS '{ADMIN_USER}'@'{host}' IDENTIFIED BY %s",
+                    f"CREATE USER IF NOT EXISTS '{ACCOUNT}'@'{host}' IDENTIFIED BY %s",
                     (password,),
                 )
-                cur.execute(f"ALTER USER '{ADMIN_USER}'@'{host}' IDENTIFIED BY %s", (password,))
-                cur.execute(f"GRANT ALL ON *.* TO '{ADMIN_USER}'@'{host}' WITH GRANT OPTION")
+                cur.execute(f"ALTER USER '{ACCOUNT}'@'{host}' IDENTIFIED BY %s", (password,))
+                account = f"'{ACCOUNT}'@'{host}'"
+                cur.execute(f"REVOKE ALL PRIVILEGES, GRANT OPTION FROM {account}")
+                for statement in account_grants(account):
+                    cur.execute(statement)
     finally:
         conn.close()
 
@@ -188,7 +231,7 @@ def start(record: ServiceRecord, password: str, tls: TlsFiles | None = None) -> 
             pymysql.connect(
                 host=record.host,
                 port=record.port,
-                user=ADMIN_USER,
+                user=ACCOUNT,
                 password=password,
                 connect_timeout=2,
                 ssl=client_ssl(tls),

@@ -23,7 +23,7 @@ SO = ("catalogdb", "camundabpmn", "requestdb")
 GRANT_FILE_LINES = [
     f"GRANT READ_ONLY ADMIN ON *.* TO {USER} IDENTIFIED BY PASSWORD '{HASH}'",
     *(f"GRANT {', '.join(grants.APPLICATION_PRIVILEGES)} ON `{db}`.* TO {USER}" for db in SO),
-    f"GRANT SELECT, INSERT, DELETE, CREATE, DROP, ALTER ON `mdbc\\_stage\\_%`.* TO {USER}",
+    f"GRANT {', '.join(grants.STAGE_PRIVILEGES)} ON `mdbc\\_stage\\_%`.* TO {USER}",
     f"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER ON `mdbc`.* TO {USER}",
 ]
 
@@ -78,8 +78,8 @@ def test_missing_read_only_admin_and_stage_grant_are_named_with_their_statements
     statements = {m.statement for m in missing}
     assert "GRANT READ_ONLY ADMIN ON *.* TO 'mdbc'@'%';" in statements
     assert (
-        r"GRANT SELECT, INSERT, DELETE, CREATE, DROP, ALTER ON `mdbc\_stage\_%`.* TO 'mdbc'@'%';"
-        in statements
+        "GRANT SELECT, INSERT, DELETE, CREATE, DROP, ALTER, LOCK TABLES "
+        r"ON `mdbc\_stage\_%`.* TO 'mdbc'@'%';" in statements
     )
     error = grants.GrantsMissingError(missing)
     assert error.sites == ("dc2",)
