@@ -112,6 +112,26 @@ class Cluster:
     def ranges(self) -> list[str]:
         return sorted(self.cfg.ranges)
 
+    def wait_owner_leases(self, seconds: float = 30) -> None:
+        """Wait until each range's initial owner holds its lease.
+
+        Start the owner's agent, call this, then the replicas' agents: a
+        replica started first would find the owner's lease missing while
+        the owner's agent is still starting (it may wait out a site claim
+        an agent of an earlier test could not release) and take over.
+        """
+        deadline = time.monotonic() + seconds
+        for name, rng in self.cfg.ranges.items():
+            while True:
+                lease = self.store.get_lease(name)
+                if lease is not None and lease.holder == rng.initial_owner:
+                    break
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"{rng.initial_owner} never took the lease of {name}\n{self.agent_logs()}"
+                    )
+                time.sleep(0.1)
+
     def start_agent(
         self,
         site: str,
@@ -315,8 +335,11 @@ def make_cluster(sandbox_config: Config, running: Sandbox, tmp_path: Path):  # t
         cluster = Cluster(cfg, path, store, running, logs)
         made.append(cluster)
         if agents:
+            cluster.start_agent("dc1")  # the initial owner first (see wait_owner_leases)
+            cluster.wait_owner_leases()
             for site in cfg.sites:
-                cluster.start_agent(site)
+                if site != "dc1":
+                    cluster.start_agent(site)
         return cluster
 
     yield _make

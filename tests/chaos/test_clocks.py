@@ -77,6 +77,7 @@ def test_agent_with_its_clock_5s_ahead_does_nothing_unsafe(make_cluster) -> None
     db = cluster.ranges[0]
     cluster.create_history_table(db)
     cluster.start_agent("dc1")
+    cluster.wait_owner_leases()
     cluster.start_agent("dc2", env=skewed)
     cluster.start_agent("dc3")
     for site in ("dc2", "dc3"):
@@ -104,6 +105,7 @@ def test_failover_happens_when_the_skewed_agent_ties_with_a_healthy_one(make_clu
     db = cluster.ranges[0]
     cluster.create_history_table(db)
     cluster.start_agent("dc1")
+    cluster.wait_owner_leases()
     cluster.start_agent("dc2", env=skewed)
     cluster.start_agent("dc3")
     cluster.start_writer("wdc3", "dc3").wait_acks()

@@ -32,11 +32,14 @@ def _attempts(*writers: WriterProcess) -> list[Attempt]:
 
 
 def _start_agents(cluster: Cluster, proxied: dict[str, Link]) -> None:
-    """One agent per site; the sites in ``proxied`` reach the store through their link."""
-    for site in cluster.cfg.sites:
+    """One agent per site, the owner's first; the sites in ``proxied`` reach the store
+    through their link."""
+    for site in sorted(cluster.cfg.sites, key=lambda s: s != "dc1"):
         link = proxied.get(site)
         config = cluster.variant(f"agent-{site}", store=link) if link else None
         cluster.start_agent(site, config=config)
+        if site == "dc1":
+            cluster.wait_owner_leases()
 
 
 def _wait_lease(cluster: Cluster, site: str, seconds: float = 30) -> None:

@@ -26,6 +26,7 @@ def test_trimmed_replica_needs_and_gets_a_full_resync(make_cluster) -> None:  # 
     cluster = make_cluster(agents=False)
     db = cluster.ranges[0]
     cluster.start_agent("dc1")
+    cluster.wait_owner_leases()
     cluster.start_agent("dc2")  # dc3 stays stopped
     _write(cluster, db, 40)
     tail = cluster.wait_caught_up(db, ["dc1", "dc2"])
