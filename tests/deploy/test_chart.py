@@ -20,6 +20,7 @@ import yaml
 
 from cli.agent_cmd import agent as agent_command
 from mdbc_py.config import load as load_config
+from tests.conftest import unavailable
 from tests.deploy.conftest import CHART, REPO, RULES, run, tool
 
 EXAMPLES = sorted((CHART / "examples").glob("*.yaml"))
@@ -113,7 +114,10 @@ def test_helm_lint(helm: str, example: Path, site: str, passwords: Path) -> None
 def test_manifests_match_the_kubernetes_schemas(
     helm: str, example: Path, site: str, passwords: Path
 ) -> None:
-    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    try:
+        import kubernetes_validate
+    except ImportError:  # a failure in CI (MDBC_REQUIRE_SERVICES=1), a skip elsewhere
+        unavailable("kubernetes-validate is not installed: run scripts/install-ops-tools")
     docs = render(helm, example, site, passwords)
     assert {"Secret", "Service", "Deployment", "PodDisruptionBudget"} <= {d["kind"] for d in docs}
     for doc in docs:
