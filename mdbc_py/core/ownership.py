@@ -19,24 +19,30 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Collection, MutableMapping
 
+from pymysql.connections import Connection
+
+from mdbc_py import capture
 from mdbc_py.core.runtime import Runtime
 from mdbc_py.errors import (
     CommitOutcomeUnknownError,
     CrossRangeError,
     FailoverError,
     FencedError,
+    NotCapturedError,
     NotOwnerError,
     StoreUnavailableError,
 )
 from mdbc_py.music import NewEntry, RangeInfo, RangeState
+from mdbc_py.sql import Statement, TableRef
 
 __all__ = [
     "DDL_APPEND_SECONDS",
     "OWNER_WAIT_SECONDS",
     "append_ddl",
     "note_possible_write",
+    "require_captured",
     "routine_range",
     "wait_open",
 ]
@@ -169,3 +175,39 @@ def append_ddl(
             )
             told.__dict__.update(exc.__dict__)  # the facts (range, epochs, txid) stay
             raise told from None
+
+
+def require_captured(
+    runtime: Runtime,
+    site: str,
+    conn: Connection,
+    stmt: Statement,
+    range_name: str,
+    temporary: Collection[TableRef] = (),
+) -> None:
+    """Refuse a write to a range table without capture at ``site``: it would not be replicated.
+
+    What is captured is cached per database until a DDL; a table missing
+    from the cache is looked up once more (``conn``: the session at
+    ``site``) before the write is refused. Temporary tables and tables of
+    no range pass.
+    """
+    for table in stmt.written:
+        if table.is_wildcard or table.db is None or table in temporary:
+            continue
+        if runtime.ranges.range_of(table) is None:
+            continue
+
+        def load(db: str) -> set[str]:
+            return set(capture.captured_tables(conn, db))
+
+        if table.name in runtime.captured(site, table.db, load):
+            continue
+        if table.name in runtime.captured(site, table.db, load, fresh=True):
+            continue
+        raise NotCapturedError(
+            f"table {table.db}.{table.name} of range {range_name!r} is not captured at site "
+            f"{site!r}: it has no primary key, or does not exist, or 'mdbc init' "
+            "has not run since it was created; its changes would not be replicated, so "
+            "nothing was executed"
+        )

@@ -44,7 +44,6 @@ from mdbc_py.errors import (
     FailoverError,
     FencedError,
     LogDivergedError,
-    NotCapturedError,
     NotOwnerError,
     StoreUnavailableError,
 )
@@ -384,25 +383,9 @@ class Connection:
 
     def _require_captured(self, stmt: Statement, range_name: str) -> None:
         """Refuse a write to a range table without capture: it would not be replicated."""
-        for table in stmt.written:
-            if table.is_wildcard or table.db is None or table in self._temp_tables:
-                continue
-            if self.runtime.ranges.range_of(table) is None:
-                continue
-
-            def load(db: str) -> set[str]:
-                return set(capture.captured_tables(self._raw, db))
-
-            if table.name in self.runtime.captured(self.site.name, table.db, load):
-                continue
-            if table.name in self.runtime.captured(self.site.name, table.db, load, fresh=True):
-                continue
-            raise NotCapturedError(
-                f"table {table.db}.{table.name} of range {range_name!r} is not captured at site "
-                f"{self.site.name!r}: it has no primary key, or does not exist, or 'mdbc init' "
-                "has not run since it was created; its changes would not be replicated, so "
-                "nothing was executed"
-            )
+        ownership.require_captured(
+            self.runtime, self.site.name, self._raw, stmt, range_name, self._temp_tables
+        )
 
     def _require_owner(self, range_name: str) -> None:
         info = self.runtime.owner(range_name)

@@ -47,7 +47,7 @@ from mdbc_py.config import SiteConfig
 from mdbc_py.core import ownership
 from mdbc_py.core.runtime import Runtime
 from mdbc_py.core.transaction import Transaction
-from mdbc_py.errors import CrossRangeError, FailoverError, NotCapturedError, NotOwnerError
+from mdbc_py.errors import CrossRangeError, FailoverError, NotOwnerError
 from mdbc_py.music import RangeInfo, RangeState
 from mdbc_py.proxy import backend as backend_mod
 from mdbc_py.proxy import commit as commit_mod
@@ -569,25 +569,9 @@ class Session:
         return ownership.wait_open(self.runtime, range_name, info)
 
     def _require_captured(self, stmt: Statement, range_name: str) -> None:
-        for table in stmt.written:
-            if table.is_wildcard or table.db is None or table in self.temp_tables:
-                continue
-            if self.runtime.ranges.range_of(table) is None:
-                continue
-
-            def load(db: str) -> set[str]:
-                return set(capture.captured_tables(self.raw, db))
-
-            if table.name in self.runtime.captured(self.site.name, table.db, load):
-                continue
-            if table.name in self.runtime.captured(self.site.name, table.db, load, fresh=True):
-                continue
-            raise NotCapturedError(
-                f"table {table.db}.{table.name} of range {range_name!r} is not captured at site "
-                f"{self.site.name!r}: it has no primary key, or does not exist, or 'mdbc init' "
-                "has not run since it was created; its changes would not be replicated, so "
-                "nothing was executed"
-            )
+        ownership.require_captured(
+            self.runtime, self.site.name, self.raw, stmt, range_name, self.temp_tables
+        )
 
     def _note_possible_write(self) -> None:
         """A statement whose writes nobody can see: remember which ranges are ours now."""
