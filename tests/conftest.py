@@ -12,6 +12,18 @@ the reason, so unit tests stay runnable on a laptop without Java.
 running afterwards), which makes edit-test cycles fast;
 ``MDBC_TEST_BASE_PORT`` and ``MDBC_TEST_CASSANDRA_IP`` move the session
 sandbox, so that two test runs can go on side by side.
+
+``MDBC_TEST_SECURE=1`` makes the session sandbox a ``--secure`` one (TLS and
+authentication on MariaDB and Cassandra, the least-privilege ``mdbc``
+account and role), on ports and addresses of its own (sites on 3331+,
+Cassandra on 127.0.0.13) so that it never meets a plain session sandbox.
+Every fixture reaches the services through the ``mdbc.toml`` it writes, so
+the tests run over TLS with the limited account without knowing it. Its
+Cassandra role may use only the keyspaces listed in ``STORE_KEYSPACES``
+(the sandbox's admin creates them): a fixture with a keyspace of its own
+adds it there. ``.ci/run`` runs a named part of the suite so
+(``tests/secure_suite.txt``); ``secure_only_skip`` marks the few tests
+that cannot run on a secure sandbox by nature.
 """
 
 from __future__ import annotations
@@ -26,8 +38,25 @@ from mdbc_py.config import Config
 from mdbc_py.config import load as load_config
 from mdbc_py.sandbox import Sandbox, SandboxError
 
-TEST_BASE_PORT = int(os.environ.get("MDBC_TEST_BASE_PORT", "3320"))
-TEST_CASSANDRA_IP = os.environ.get("MDBC_TEST_CASSANDRA_IP", "127.0.0.11")
+SECURE = os.environ.get("MDBC_TEST_SECURE") == "1"
+TEST_BASE_PORT = int(os.environ.get("MDBC_TEST_BASE_PORT", "3330" if SECURE else "3320"))
+TEST_CASSANDRA_IP = os.environ.get(
+    "MDBC_TEST_CASSANDRA_IP", "127.0.0.13" if SECURE else "127.0.0.11"
+)
+STORE_KEYSPACES = [
+    "mdbc_chaos",
+    "mdbc_cli",
+    "mdbc_compat",
+    "mdbc_contract",
+    "mdbc_deploy",
+    "mdbc_driver",
+    "mdbc_proxy",
+    "mdbc_repl",
+    "mdbc_trim",
+    "mdbc_workload",
+]
+"""Store keyspaces of the test fixtures (besides the sandbox's ``mdbc``): a secure
+sandbox's role is granted exactly these."""
 TEST_SITES = 3
 THREE_NODE_IP = "127.0.0.21"
 
@@ -52,7 +81,8 @@ def _say(msg: str) -> None:
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """The session's sandbox: 3 MariaDB sites and one Cassandra node, all up."""
     reuse = os.environ.get("MDBC_TEST_SANDBOX_DIR")
-    directory = Path(reuse) if reuse else tmp_path_factory.mktemp("sandbox")
+    fresh = "sandbox-secure" if SECURE else "sandbox"
+    directory = Path(reuse) if reuse else tmp_path_factory.mktemp(fresh)
     box = Sandbox(directory, say=_say)
     try:
         box.up(
@@ -60,7 +90,13 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
             cassandra_nodes=1,
             base_port=TEST_BASE_PORT,
             first_ip=TEST_CASSANDRA_IP,
+            secure=SECURE,
         )
+        if box.secure != SECURE:  # only a reused folder can be of the other kind
+            kind = "a secure" if box.secure else "a plain"
+            raise SandboxError(f"{directory} holds {kind} sandbox but MDBC_TEST_SECURE is "
+                               f"{'' if SECURE else 'not '}set; use another folder")  # fmt: skip
+        box.grant_keyspaces(STORE_KEYSPACES)
     except SandboxError as exc:  # up() has already stopped what it started
         unavailable(str(exc))
     yield box

@@ -160,6 +160,35 @@ class Sandbox:
             raise SandboxError(f"{site} is a {rec.kind} node, not a MariaDB site")
         return mariadb.admin_connection(rec)
 
+    def cassandra_admin_options(self) -> dict[str, Any]:
+        """``Cluster`` keyword arguments of the sandbox's Cassandra superuser.
+
+        Empty for a plain sandbox (anyone may do anything there); for a
+        secure one, its TLS context and the ``mdbc_admin`` login: what a
+        test that creates keyspaces of its own or reads ``system_auth``
+        needs, as ``admin_connection`` is for MariaDB.
+        """
+        tls = self.tls_files
+        if tls is None:
+            return {}
+        return cassandra_auth.driver_options(
+            tls, cassandra_auth.ADMIN_ROLE, self.state.store_admin_password
+        )
+
+    def grant_keyspaces(self, names: list[str]) -> None:
+        """Give a secure sandbox's ``mdbc`` Cassandra role these keyspaces too.
+
+        The role may not create keyspaces (least privilege); the sandbox's
+        admin role creates each one and grants it the permissions it has on
+        its own. Tests whose fixtures use keyspaces of their own call this.
+        A plain sandbox has no roles: nothing to do.
+        """
+        tls = self.tls_files
+        nodes = self.state.of_kind("cassandra")
+        if tls is None or not nodes or not names:
+            return
+        cassandra_auth.grant_keyspaces(nodes, tls, self.state, names)
+
     def secrets(self) -> tuple[str, ...]:
         """Every password this sandbox made (to withhold from output, or scan for)."""
         return self.state.secrets()

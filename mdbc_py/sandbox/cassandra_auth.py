@@ -14,13 +14,19 @@ A node with PasswordAuthenticator starts with the well-known superuser
    another keyspace, nor drop its own. Because the role may not create
    keyspaces, the sandbox creates it.
 
+``grant_keyspaces`` gives the role more keyspaces of its own, created by the
+admin and granted the same permissions: a test session's fixtures each use
+a keyspace of their own, and the role still cannot create one.
+
 CQL takes role passwords only as string literals (no bind markers), so the
 driver escapes them into the statement; they travel over the sandbox's TLS.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from mdbc_py.sandbox.certs import TlsFiles
@@ -33,6 +39,8 @@ MDBC_ROLE = "mdbc"
 KEYSPACE = "mdbc"
 DEFAULT_ROLE = ("cassandra", "cassandra")
 SETUP_TIMEOUT = 90.0
+KEYSPACE_NAME = re.compile(r"[a-z][a-z0-9_]{0,47}")
+"""Keyspace names ``grant_keyspaces`` accepts (they go into CQL as identifiers)."""
 MDBC_PERMISSIONS = ("CREATE", "ALTER", "SELECT", "MODIFY")
 """What the store needs in its keyspace: its tables and index (music.cql), reads
 and writes. Not DROP (which would include dropping the keyspace) nor AUTHORIZE."""
@@ -149,15 +157,47 @@ def _setup_roles(nodes: list[ServiceRecord], tls: TlsFiles, state: SandboxState)
             (state.store_admin_password + "-retired",),
         )
         session.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-            f"{{'class': 'SimpleStrategy', 'replication_factor': {rf}}}"
-        )
-        session.execute(
             f"CREATE ROLE IF NOT EXISTS {MDBC_ROLE} WITH LOGIN = true AND PASSWORD = %s",
             (state.store_password,),
         )
         session.execute(f"ALTER ROLE {MDBC_ROLE} WITH PASSWORD = %s", (state.store_password,))
-        for permission in MDBC_PERMISSIONS:
-            session.execute(f"GRANT {permission} ON KEYSPACE {KEYSPACE} TO {MDBC_ROLE}")
+        _keyspace_for_mdbc(session, KEYSPACE, rf)
     finally:
         cluster.shutdown()
+
+
+def _keyspace_for_mdbc(session: Any, keyspace: str, rf: int) -> None:
+    session.execute(
+        f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
+        f"{{'class': 'SimpleStrategy', 'replication_factor': {rf}}}"
+    )
+    for permission in MDBC_PERMISSIONS:
+        session.execute(f"GRANT {permission} ON KEYSPACE {keyspace} TO {MDBC_ROLE}")
+
+
+def grant_keyspaces(
+    nodes: list[ServiceRecord], tls: TlsFiles, state: SandboxState, keyspaces: Iterable[str]
+) -> None:
+    """Create ``keyspaces`` (if missing) and grant the mdbc role ``MDBC_PERMISSIONS`` on each.
+
+    Names must be lower-case CQL identifiers (``KEYSPACE_NAME``); anything
+    else is a ``SandboxError`` before any statement runs.
+    """
+    from cassandra import DriverException
+    from cassandra.cluster import NoHostAvailable
+
+    names = list(keyspaces)
+    bad = [n for n in names if not KEYSPACE_NAME.fullmatch(n)]
+    if bad:
+        raise SandboxError(f"not a keyspace name the sandbox grants: {', '.join(map(repr, bad))}")
+    try:
+        cluster, session = _session(
+            nodes, driver_options(tls, ADMIN_ROLE, state.store_admin_password)
+        )
+        try:
+            for name in names:
+                _keyspace_for_mdbc(session, name, min(3, len(nodes)))
+        finally:
+            cluster.shutdown()
+    except (DriverException, NoHostAvailable, OSError) as exc:
+        raise SandboxError(f"cassandra: granting keyspaces failed: {_brief(exc)}") from None

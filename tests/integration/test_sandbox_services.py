@@ -51,7 +51,11 @@ def test_sites_are_distinct_servers(running: Sandbox, sandbox_config: Config) ->
 
 @pytest.fixture()
 def cql(running: Sandbox, sandbox_config: Config):  # type: ignore[no-untyped-def]
-    cluster = Cluster(list(sandbox_config.store.contact_points), port=sandbox_config.store.port)
+    """A session of the sandbox's Cassandra admin (it creates a keyspace of its own)."""
+    store = sandbox_config.store
+    cluster = Cluster(
+        list(store.contact_points), port=store.port, **running.cassandra_admin_options()
+    )
     session = cluster.connect()
     yield session
     cluster.shutdown()

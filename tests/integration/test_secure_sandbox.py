@@ -179,6 +179,33 @@ def test_the_mdbc_role_uses_its_keyspace_and_nothing_else(cfg: Config) -> None:
         cluster.shutdown()
 
 
+def test_granted_keyspaces_are_usable_and_others_are_not(
+    secure: tuple[Sandbox, str], cfg: Config
+) -> None:
+    """``grant_keyspaces``: the admin creates the keyspace, the role gets its own permissions."""
+    box, _ = secure
+    box.grant_keyspaces(["mdbc_granted"])
+    box.grant_keyspaces(["mdbc_granted"])  # twice is harmless
+    with pytest.raises(SandboxError, match="not a keyspace name"):
+        box.grant_keyspaces(["ok_name", "bad; DROP KEYSPACE mdbc"])
+    cluster = _cluster(cfg, **cassandra_options(cfg.store))
+    try:
+        session = cluster.connect()
+        session.execute("CREATE TABLE IF NOT EXISTS mdbc_granted.probe (k int PRIMARY KEY)")
+        session.execute("INSERT INTO mdbc_granted.probe (k) VALUES (1)")
+        assert session.execute("SELECT k FROM mdbc_granted.probe").one().k == 1
+        with pytest.raises(Unauthorized):  # its own permissions: no DROP
+            session.execute("DROP KEYSPACE mdbc_granted")
+    finally:
+        cluster.shutdown()
+    admin = _cluster(cfg, **box.cassandra_admin_options())
+    try:
+        names = admin.connect().execute("SELECT keyspace_name FROM system_schema.keyspaces")
+        assert "ok_name" not in {row.keyspace_name for row in names}  # refused before any CQL
+    finally:
+        admin.shutdown()
+
+
 # -- secrets ----------------------------------------------------------------------
 
 

@@ -10,26 +10,25 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 import uuid
 
 import pymysql
 import pytest
 
-from mdbc_py.config import Config
+from mdbc_py.config import Config, to_toml
 from mdbc_py.core import apply, positions
 from mdbc_py.log import decode
 from mdbc_py.music import MusicStore
 
 
 def _config_json(cfg: Config) -> str:
-    return json.dumps(
-        {
-            "sites": {n: {**s.describe(), "password": s.password} for n, s in cfg.sites.items()},
-            "store": {**cfg.store.describe(), "keyspace": cfg.store.keyspace},
-            "ranges": {n: {"database": r.database} for n, r in cfg.ranges.items()},
-        },
-        default=list,
-    )
+    """The configuration as the child reads it: the mapping ``load`` would parse.
+
+    ``to_toml`` keeps what the session's file holds (password files, TLS
+    settings), so the child connects the same way, plain or secure.
+    """
+    return json.dumps(tomllib.loads(to_toml(cfg)))
 
 
 def _crash(cfg: Config, range_name: str, table: str, point: str) -> None:
