@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from mdbc_py.config import Config
+from mdbc_py.config import Config, SiteConfig
 from mdbc_py.config import load as load_config
 from mdbc_py.sandbox import Sandbox, SandboxError
 
@@ -71,6 +72,17 @@ def unavailable(reason: str) -> None:
     if services_required():
         pytest.fail(f"required service unavailable: {reason}", pytrace=False)
     pytest.skip(f"service unavailable: {reason}")
+
+
+def with_password(site: SiteConfig, password: str) -> SiteConfig:
+    """``site`` with another inline password (and no ``password_file``/``password_env``).
+
+    ``dataclasses.replace(site, password=...)`` alone keeps the file a secure
+    sandbox's site reads its password from, and ``save`` writes that
+    reference back, not the new value: a test's wrong or throw-away password
+    would silently become the real one.
+    """
+    return replace(site, password=password, password_file=None, password_env=None)
 
 
 def _say(msg: str) -> None:

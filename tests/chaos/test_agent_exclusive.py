@@ -17,6 +17,7 @@ from dataclasses import replace
 from mdbc_py.config import save
 from tests.chaos.agent_support import wait_for
 from tests.chaos.conftest import Cluster
+from tests.conftest import with_password
 
 
 def _lease_of(cluster: Cluster, range_name: str, site: str) -> bool:
@@ -37,7 +38,7 @@ def test_second_agent_with_a_wrong_password_exits_and_changes_nothing(
     wait_for("dc1 reports its database up", lambda: _site_info(cluster, "dc1").get("db") == "up")
     wrong = replace(
         cluster.cfg,
-        sites={**cluster.cfg.sites, "dc1": replace(cluster.cfg.sites["dc1"], password="wrong")},
+        sites={**cluster.cfg.sites, "dc1": with_password(cluster.cfg.sites["dc1"], "wrong")},
     )
     path = save(wrong, tmp_path / "wrong-password.toml")
     second = subprocess.run(
@@ -68,7 +69,7 @@ def test_agent_that_cannot_log_in_releases_nothing_and_says_why(make_cluster, tm
         cluster.stop_agent("dc1")
         wrong = replace(
             cluster.cfg,
-            sites={**cluster.cfg.sites, "dc1": replace(cluster.cfg.sites["dc1"], password="x")},
+            sites={**cluster.cfg.sites, "dc1": with_password(cluster.cfg.sites["dc1"], "x")},
         )
         path = save(wrong, tmp_path / "wrong-password.toml")
         cluster.path, real_path = path, cluster.path

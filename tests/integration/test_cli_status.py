@@ -22,6 +22,7 @@ from cli.main import cli
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config, RangeConfig, save
 from mdbc_py.music import MusicStore, open_store
+from tests.conftest import with_password
 
 KEYSPACE = "mdbc_cli"
 WRONG = "Wr0ng-Passw0rd"
@@ -109,7 +110,10 @@ def test_a_site_that_cannot_be_reached_makes_status_exit_1(
     cfg, _ = cluster
     change = {k: (_closed_port() if v is None else v) for k, v in change.items()}
     sites = dict(cfg.sites)
-    sites["dc2"] = dataclasses.replace(sites["dc2"], **change)  # type: ignore[arg-type]
+    dc2 = sites["dc2"]
+    if "password" in change:  # drops the secure sandbox's password_file too
+        dc2 = with_password(dc2, str(change.pop("password")))
+    sites["dc2"] = dataclasses.replace(dc2, **change)  # type: ignore[arg-type]
     broken = dataclasses.replace(cfg, sites=sites)
 
     result = status(broken, tmp_path)

@@ -26,6 +26,7 @@ from mdbc_py.capture.naming import stage_database
 from mdbc_py.config import Config, RangeConfig, StoreConfig, save
 from mdbc_py.music import open_store
 from mdbc_py.sandbox import Sandbox
+from tests.conftest import with_password
 
 pytestmark = pytest.mark.services
 
@@ -89,7 +90,7 @@ def probe(running: Sandbox, sandbox_config: Config, tmp_path: Path) -> Iterator[
     password = secrets.token_urlsafe(12)
     db = f"gi_{uuid.uuid4().hex[:8]}"
     sites = {
-        name: replace(site, user=USER, password=password)
+        name: replace(with_password(site, password), user=USER)
         for name, site in sandbox_config.sites.items()
     }
     cfg = Config(
@@ -204,7 +205,7 @@ def test_the_default_roles_grants_count_and_a_role_not_in_use_does_not(probe: Pr
 def test_an_account_that_cannot_log_in_is_reported_not_mistaken_for_missing_grants(
     probe: Probe,
 ) -> None:
-    wrong = {n: replace(s, password="not-the-password") for n, s in probe.cfg.sites.items()}
+    wrong = {n: with_password(s, "not-the-password") for n, s in probe.cfg.sites.items()}
     cfg = replace(probe.cfg, sites=wrong)
     report = initialize(cfg)
     assert sorted(report.unreachable) == ["dc1", "dc2", "dc3"]
