@@ -38,6 +38,7 @@ import pytest
 from mdbc_py.config import Config, SiteConfig
 from mdbc_py.config import load as load_config
 from mdbc_py.sandbox import Sandbox, SandboxError
+from tests.output_record import recording
 
 SECURE = os.environ.get("MDBC_TEST_SECURE") == "1"
 TEST_BASE_PORT = int(os.environ.get("MDBC_TEST_BASE_PORT", "3330" if SECURE else "3320"))
@@ -87,6 +88,17 @@ def with_password(site: SiteConfig, password: str) -> SiteConfig:
 
 def _say(msg: str) -> None:
     print(f"[sandbox] {msg}", flush=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _output_record() -> Iterator[None]:
+    """With ``MDBC_TEST_OUTPUT_LOG``, keep what CLI and subprocess calls printed (secret scan)."""
+    path = os.environ.get("MDBC_TEST_OUTPUT_LOG")
+    if not path:
+        yield
+        return
+    with recording(Path(path)):
+        yield
 
 
 @pytest.fixture(scope="session")
