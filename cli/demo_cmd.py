@@ -13,7 +13,11 @@ was lost and that every site holds the same bytes.
 The demo sandbox has its own folder and ports (3381-3383, Cassandra on
 127.0.0.71), so it runs beside a developer's sandbox and the tests. It starts
 from a clean folder each time (a previous demo's folder is stopped and
-removed, never another one).
+removed, never another one). With ``--secure`` the sandbox is a secure one
+(``mdbc sandbox up --secure``): every link of the driver, the agents and
+the check goes over TLS, MariaDB with the least-privilege account and
+Cassandra with the role that may use the store's keyspace only; the steps
+and the verdict are the same.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
+import pymysql
 
 from cli.common import remember_secrets, safe
 from cli.output import format_table
@@ -205,17 +210,19 @@ def _watch(cfg: Config, store: MusicStore, work: Workload, t: _Timeline, say: Sa
 
 
 def _run(directory: Path, seconds: float, keep: bool, base_port: int, ip: str,
-         say: Say) -> bool:  # fmt: skip
+         say: Say, secure: bool = False) -> bool:  # fmt: skip
     _fresh_folder(directory, say)
     box = Sandbox(directory, say=lambda m: say(f"sandbox: {m}"))
-    say(f"starting 3 MariaDB sites (ports {base_port + 1}-{base_port + 3}) and a Cassandra "
-        f"node ({ip}) in {directory}")  # fmt: skip
+    remember_secrets(*box.secrets())  # made with the state: withheld from the first line on
+    kind = "secure sandbox (TLS and authentication everywhere): " if secure else ""
+    say(f"starting {kind}3 MariaDB sites (ports {base_port + 1}-{base_port + 3}) and a "
+        f"Cassandra node ({ip}) in {directory}")  # fmt: skip
     try:
-        box.up(sites=3, cassandra_nodes=1, base_port=base_port, first_ip=ip)
+        box.up(sites=3, cassandra_nodes=1, base_port=base_port, first_ip=ip, secure=secure)
     except SandboxError as exc:
-        remember_secrets(box.password)
+        remember_secrets(*box.secrets())
         raise click.ClickException(safe(str(exc))) from None
-    remember_secrets(box.password)
+    remember_secrets(*box.secrets())
     agents: _Agents | None = None
     store: MusicStore | None = None
     cfg: Config | None = None
@@ -225,6 +232,8 @@ def _run(directory: Path, seconds: float, keep: bool, base_port: int, ip: str,
         cfg = load(save(cfg, directory / "demo.toml"))
         say(f"config: {cfg.source} (mode route: writes go to each range's owner)")
         store = open_store(cfg.store, create=True)
+        if secure:
+            _say_secure(cfg, say)
         initialize(cfg, store=store, say=say)
         agents = _Agents(cfg)
         agents.start()
@@ -274,6 +283,25 @@ def _run(directory: Path, seconds: float, keep: bool, base_port: int, ip: str,
             box.down()
 
 
+def _say_secure(cfg: Config, say: Say) -> None:
+    """What the links of a secure demo really are: the TLS version each site negotiated."""
+    versions = []
+    for name, site in cfg.sites.items():
+        conn = pymysql.connect(**site.connect_kwargs(), connect_timeout=5)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+                row = cur.fetchone()
+        finally:
+            conn.close()
+        if not row or not row[1]:
+            raise click.ClickException(f"{name}: the MariaDB session is not encrypted")
+        versions.append(f"{name} {row[1]}")
+    store = cfg.store
+    say(f"secure links: MariaDB as {cfg.site(VICTIM).user!r} over {', '.join(versions)}; "
+        f"Cassandra as role {store.username!r} over TLS (keyspace {store.keyspace!r})")  # fmt: skip
+
+
 def _verdict(lines: list[str], ok: bool, t: _Timeline, say: Say) -> bool:
     say("check:")
     for line in lines:
@@ -304,7 +332,11 @@ def _verdict(lines: list[str], ok: bool, t: _Timeline, say: Say) -> bool:
               help="Site dcN listens on base-port + N.")  # fmt: skip
 @click.option("--cassandra-ip", default="127.0.0.71", show_default=True,
               help="Loopback address of the demo's Cassandra node.")  # fmt: skip
-def demo(directory: str, seconds: float, keep: bool, base_port: int, cassandra_ip: str) -> None:
+@click.option("--secure", is_flag=True,
+              help="TLS and logins everywhere (as mdbc sandbox up --secure).")  # fmt: skip
+def demo(
+    directory: str, seconds: float, keep: bool, base_port: int, cassandra_ip: str, secure: bool
+) -> None:
     """The SO workload survives the loss of a site: kill -9, failover, catch-up, check."""
     began = time.monotonic()
 
@@ -313,7 +345,9 @@ def demo(directory: str, seconds: float, keep: bool, base_port: int, cassandra_i
 
     try:
         with _echo_logs(say):
-            ok = _run(Path(directory).resolve(), seconds, keep, base_port, cassandra_ip, say)
+            ok = _run(
+                Path(directory).resolve(), seconds, keep, base_port, cassandra_ip, say, secure
+            )
     except (Error, TimeoutError, ValueError) as exc:
         raise click.ClickException(f"{type(exc).__name__}: {safe(str(exc))}") from None
     say(f"demo finished in {time.monotonic() - began:.0f} s")

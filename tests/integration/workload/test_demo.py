@@ -1,4 +1,10 @@
-"""``mdbc demo`` end to end: its own sandbox, a kill -9 of dc1, and a passing verdict."""
+"""``mdbc demo`` end to end: its own sandbox, a kill -9 of dc1, and a passing verdict.
+
+Under ``MDBC_TEST_SECURE=1`` it runs ``mdbc demo --secure``: the same steps and
+verdict over TLS with logins on both services, and every site's session
+shown encrypted. Its sandbox stays in the test's folder (stopped), so the
+secret scan of the run reads its logs and data with the rest.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from click.testing import CliRunner
 
 from cli.demo_cmd import demo
 from mdbc_py.sandbox import Sandbox
-from tests.conftest import unavailable
+from tests.conftest import SECURE, unavailable
 
 DEMO_BASE_PORT = 3395
 DEMO_CASSANDRA_IP = "127.0.0.95"
@@ -23,7 +29,7 @@ def test_demo_survives_the_loss_of_dc1(tmp_path: Path) -> None:
         unavailable("mariadbd is not installed")
     folder = tmp_path / "demo"
     args = ["--dir", str(folder), "--seconds", "12", "--base-port", str(DEMO_BASE_PORT),
-            "--cassandra-ip", DEMO_CASSANDRA_IP]  # fmt: skip
+            "--cassandra-ip", DEMO_CASSANDRA_IP, *(["--secure"] if SECURE else [])]  # fmt: skip
     try:
         result = CliRunner().invoke(demo, args, catch_exceptions=False)
     finally:
@@ -37,5 +43,11 @@ def test_demo_survives_the_loss_of_dc1(tmp_path: Path) -> None:
     assert "RTO: " in output and "to the first commit at dc" in output
     assert "dc1: killing its MariaDB (SIGKILL)" in output
     assert "failover done" in output
+    box = Sandbox(folder)
+    assert box.secure == SECURE
+    if SECURE:
+        assert "secure links: MariaDB as 'mdbc' over dc1 TLSv1." in output
+        assert "dc3 TLSv1." in output and "Cassandra as role 'mdbc' over TLS" in output
+    assert not [s for s in box.secrets() if s in output]
     statuses = {s.name: s.state for s in Sandbox(folder).status()}
     assert set(statuses.values()) == {"down"}, statuses
