@@ -37,6 +37,7 @@ from mdbc_py.core import commit as commit_path
 from mdbc_py.core import commit_metrics as driver_metrics
 from mdbc_py.core.runtime import Runtime
 from mdbc_py.core.transaction import Transaction
+from mdbc_py.driver.raw_session import RawSession
 from mdbc_py.errors import (
     CommitOutcomeUnknownError,
     ConfigError,
@@ -50,6 +51,7 @@ from mdbc_py.errors import (
 from mdbc_py.log import DdlStatement
 from mdbc_py.log.chunks import check_size
 from mdbc_py.music import RangeInfo, RangeState
+from mdbc_py.music.group_commit import GroupCommitter, Ticket
 from mdbc_py.sql import Kind, Statement, TableRef, Tcl, classify
 from mdbc_py.sql.keys import missing_primary_key
 
@@ -165,7 +167,7 @@ class Connection:
         if self._current_db is not None:
             kwargs["database"] = self._current_db
         kwargs["client_flag"] = int(kwargs.get("client_flag", 0)) | CLIENT.MULTI_STATEMENTS
-        return pymysql.connect(**kwargs, autocommit=self._autocommit, cursorclass=self.cursorclass)
+        return RawSession(**kwargs, autocommit=self._autocommit, cursorclass=self.cursorclass)
 
     @property
     def multi_statements(self) -> bool:
@@ -486,6 +488,18 @@ class Connection:
         if not self._tx.has_writes and not self._tx.may_write:
             self._raw.commit()
             return
+        # Announced before the rows are read, so that a concurrent leader
+        # waits for this entry and carries it in the same append.
+        committer = self.runtime.committer
+        range_name = self._tx.range_name if self._tx.has_writes else None
+        ticket = committer.announce(range_name) if range_name is not None else None
+        try:
+            self._commit_writes(committer, ticket)
+        finally:
+            if ticket is not None:
+                committer.withdraw(ticket)
+
+    def _commit_writes(self, committer: GroupCommitter, ticket: Ticket | None) -> None:
         metrics = driver_metrics.active()  # None unless the process opted in
         began = time.perf_counter() if metrics is not None else 0.0
         try:
@@ -515,7 +529,7 @@ class Connection:
             raise
         captured = time.perf_counter() if metrics is not None else 0.0
         try:
-            seq = self.runtime.committer.append(range_name, epoch, entry)
+            seq = committer.append(range_name, epoch, entry, ticket)
         except BaseException as exc:
             self._safe_rollback()
             if isinstance(exc, FencedError):
