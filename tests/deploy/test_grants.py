@@ -44,10 +44,10 @@ def probe(sandbox: Sandbox, sandbox_config: Config) -> Iterator[pymysql.Connecti
         cur.execute(f"CREATE USER {ACCOUNT} IDENTIFIED BY %s", (password,))
         for statement in _statements():
             cur.execute(statement)
-    conn = pymysql.connect(
-        host="127.0.0.1", port=site.port, user="mdbc_grants_probe", password=password,
+    conn = pymysql.connect(  # the site's address and TLS settings, the probe's login
+        **{**site.connect_kwargs(), "user": "mdbc_grants_probe", "password": password},
         autocommit=True,
-    )  # fmt: skip
+    )
     try:
         yield conn
     finally:
