@@ -21,9 +21,12 @@ Every fixture reaches the services through the ``mdbc.toml`` it writes, so
 the tests run over TLS with the limited account without knowing it. Its
 Cassandra role may use only the keyspaces listed in ``STORE_KEYSPACES``
 (the sandbox's admin creates them): a fixture with a keyspace of its own
-adds it there. ``.ci/run`` runs a named part of the suite so
-(``tests/secure_suite.txt``); ``secure_only_skip`` marks the few tests
-that cannot run on a secure sandbox by nature.
+adds it there. ``.ci/secure-tests`` (run by ``.ci/run``) runs the part of
+the suite that covers the driver, the agent, the CLI and the demo so, then
+the secret scan (``tests.secret_scan``) of all it printed and wrote; the
+tests of ``mdbc proxy`` that need the sites are skipped under it, with the
+reason (see ``tests/proxy/conftest.py``). ``MDBC_TEST_OUTPUT_LOG`` keeps what
+the tests' CLI and subprocess calls printed, for that scan.
 """
 
 from __future__ import annotations
