@@ -8,90 +8,23 @@ configuration (built in memory by ``make_config``) as an ``mdbc.toml``.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlencode
 
 import pymysql
 
 from mdbc_py.capture.naming import stage_database
-from mdbc_py.config import Config, SiteConfig
-
-
-def _toml_value(value: Any) -> str:
-    """One TOML value: a JSON string literal is a valid TOML basic string."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        items = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
-        return "{ " + items + " }"
-    raise TypeError(f"no TOML rendering for {type(value).__name__}")
-
-
-def _section(name: str, values: Mapping[str, Any]) -> list[str]:
-    lines = ["", f"[{name}]"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
-    return lines
-
-
-def render_config_toml(cfg: Config) -> str:
-    """``cfg`` as the text of an ``mdbc.toml`` that ``mdbc_py.config.load`` reads back equal."""
-    store = cfg.store
-    lines = [f"mode = {_toml_value(cfg.mode)}"]
-    lines += _section(
-        "store",
-        {
-            "backend": store.backend,
-            "contact_points": list(store.contact_points),
-            "port": store.port,
-            "keyspace": store.keyspace,
-            "local_dc": store.local_dc,
-            "replication": dict(store.replication),
-            "path": store.path,
-            "username": store.username,
-            "password": store.password,
-        },
-    )
-    for site in cfg.sites.values():
-        lines += _section(
-            f"sites.{site.name}",
-            {
-                "host": site.host,
-                "port": site.port,
-                "user": site.user,
-                "password": site.password,
-                "unix_socket": site.unix_socket,
-                "priority": site.priority,
-                "nofailover": site.nofailover,
-            },
-        )
-    for rng in cfg.ranges.values():
-        lines += _section(
-            f"ranges.{rng.name}",
-            {
-                "database": rng.database,
-                "tables": list(rng.tables) if rng.tables is not None else None,
-                "initial_owner": rng.initial_owner,
-            },
-        )
-    return "\n".join(lines) + "\n"
+from mdbc_py.config import Config, SiteConfig, save
 
 
 def write_config_toml(cfg: Config, path: Path) -> Path:
-    """Write ``cfg`` to ``path`` readable by its owner only (it holds passwords)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(render_config_toml(cfg))
-    return path
+    """Write ``cfg`` to ``path`` as ``mdbc.toml`` (mode 0600: it may hold passwords).
+
+    ``save`` keeps what the session's configuration holds: a secure sandbox's
+    password files and TLS settings, or a plain one's inline password.
+    """
+    return save(cfg, path)
 
 
 def sqlalchemy_url(
@@ -99,8 +32,19 @@ def sqlalchemy_url(
 ) -> str:
     """A ``mysql+<driver>://`` URL for ``database`` at ``site`` (password included)."""
     auth = f"{quote(site.user, safe='')}:{quote(site.password, safe='')}"
-    params = {"charset": "utf8mb4", **(query or {})}
+    params = {"charset": "utf8mb4", **_ssl_query(site), **(query or {})}
     return f"mysql+{driver}://{auth}@{site.host}:{site.port}/{database}?{urlencode(params)}"
+
+
+def _ssl_query(site: SiteConfig) -> dict[str, str]:
+    """The site's TLS settings as SQLAlchemy's PyMySQL dialect reads them from a URL."""
+    tls = site.tls
+    if tls is None:
+        return {}
+    query = {f"ssl_{k}": v for k, v in (("ca", tls.ca), ("cert", tls.cert), ("key", tls.key)) if v}
+    # PyMySQL verifies the chain whenever a CA is given; the name check is the one switch.
+    query["ssl_check_hostname"] = "true" if tls.check_hostname else "false"
+    return query
 
 
 def reset_databases(site: SiteConfig, names: Sequence[str], *, create: bool = True) -> None:
