@@ -16,8 +16,9 @@ from typing import Any
 from mdbc_py.config import Config, load
 from mdbc_py.sandbox import Sandbox
 
-BENCH_BASE_PORT = 3350
-BENCH_CASSANDRA_IP = "127.0.0.41"
+BENCH_BASE_PORT = int(os.environ.get("MDBC_BENCH_BASE_PORT", "3350"))
+BENCH_CASSANDRA_IP = os.environ.get("MDBC_BENCH_CASSANDRA_IP", "127.0.0.41")
+"""Where a benchmark's own sandbox listens; the environment moves it beside other sandboxes."""
 
 
 _service_pids: dict[str, int] = {}
