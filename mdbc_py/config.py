@@ -28,6 +28,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,20 @@ NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 
 DEFAULT_CONFIG_NAME = "mdbc.toml"
 
-MODES = ("master-slave", "route", "migrate")
+
+class Mode(StrEnum):
+    """How front ends treat a range this site does not own (DESIGN.md section 5).
+
+    A ``str``: configurations built by hand with ``mode="route"`` compare
+    equal, and it is written back to TOML as its value.
+    """
+
+    MASTER_SLAVE = "master-slave"
+    ROUTE = "route"
+    MIGRATE = "migrate"
+
+
+MODES = tuple(m.value for m in Mode)
 
 TOP_LEVEL_KEYS = ("local_site", "metrics_addr", "metrics_port", "mode", "ranges", "sites", "store")
 SITE_KEYS = (
@@ -227,7 +241,7 @@ class Config:
     store: StoreConfig
     ranges: Mapping[str, RangeConfig]
     local_site: str | None = None
-    mode: str = "master-slave"
+    mode: Mode = Mode.MASTER_SLAVE
     source: str | None = None
     metrics_port: int | None = None
     metrics_addr: str | None = None
@@ -622,10 +636,10 @@ def from_mapping(
     return _apply_env(cfg)
 
 
-def _check_mode(mode: str, where: str) -> str:
+def _check_mode(mode: str, where: str) -> Mode:
     if mode not in MODES:
         raise ConfigError(f"{where} must be master-slave, route or migrate, not {mode!r}")
-    return mode
+    return Mode(mode)
 
 
 def _apply_env(cfg: Config) -> Config:

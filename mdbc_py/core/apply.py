@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import pymysql
 from pymysql.connections import Connection
@@ -24,6 +25,8 @@ from mdbc_py.core import positions
 from mdbc_py.log.model import Column, EntryPayload, Op, RowChange, Value
 from mdbc_py.mysql_errors import DDL_ALREADY_DONE, TRANSIENT, errno
 from mdbc_py.sql import classify
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +107,7 @@ def apply_entry(conn: Connection, seq: int, payload: EntryPayload) -> bool:
     """
     if payload.ddl is not None:
         return _apply_ddl(conn, seq, payload)
-    for attempt in range(RETRIES):
-        try:
-            return _apply_rows(conn, seq, payload)
-        except pymysql.err.OperationalError as exc:
-            # Two appliers at one site (the agent, and a promotion or a driver
-            # repairing its own commit) can deadlock on the applied row; the
-            # loser simply tries again and then finds the entry applied.
-            if errno(exc) not in TRANSIENT or attempt == RETRIES - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")
+    return _retrying_transient(lambda: _apply_rows(conn, seq, payload))
 
 
 def apply_batch(
@@ -129,9 +122,20 @@ def apply_batch(
     """
     if not items:
         return 0
+    return _retrying_transient(lambda: _apply_batch(conn, range_name, items))
+
+
+def _retrying_transient(apply: Callable[[], T]) -> T:
+    """Run one apply transaction again after a deadlock or lock wait timeout.
+
+    Two appliers at one site (the agent, and a promotion or a driver
+    repairing its own commit) can deadlock on the applied row; the loser's
+    transaction was rolled back, so it simply tries again and then finds
+    the entry applied.
+    """
     for attempt in range(RETRIES):
         try:
-            return _apply_batch(conn, range_name, items)
+            return apply()
         except pymysql.err.OperationalError as exc:
             if errno(exc) not in TRANSIENT or attempt == RETRIES - 1:
                 raise

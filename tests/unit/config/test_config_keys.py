@@ -15,6 +15,7 @@ from mdbc_py.config import (
     STORE_KEYS,
     TOP_LEVEL_KEYS,
     Config,
+    Mode,
     RangeConfig,
     SiteConfig,
     StoreConfig,
@@ -124,6 +125,13 @@ def test_a_bad_mdbc_mode_from_the_environment_is_refused(monkeypatch: pytest.Mon
     monkeypatch.setenv("MDBC_MODE", "multi")
     with pytest.raises(ConfigError, match="MDBC_MODE must be"):
         from_mapping({"store": STORE})
+
+
+def test_the_mode_is_a_checked_enum_after_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert from_mapping({"store": STORE}).mode is Mode.MASTER_SLAVE
+    assert from_mapping({"store": STORE, "mode": "migrate"}).mode is Mode.MIGRATE
+    monkeypatch.setenv("MDBC_MODE", "route")
+    assert from_mapping({"store": STORE, "mode": "master-slave"}).mode is Mode.ROUTE
 
 
 def test_a_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
