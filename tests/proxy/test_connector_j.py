@@ -84,7 +84,7 @@ def test_connector_j_through_the_proxy(
         (change,) = entry.changes
         row = dict(change.row)
         assert len(row["b"]) == BLOB_BYTES
-        assert hashlib.sha256(row["b"]).hexdigest() == blob_sha[row["id"]], "BLOB changed in the log"
+        assert hashlib.sha256(row["b"]).hexdigest() == blob_sha[row["id"]], "changed in the log"
     assert store.describe_range(range_b).tail == tail_b, "the refused write reached the log"
     assert rows(raw, f"SELECT id, SHA2(b, 256) FROM {range_a}.{t}_blob ORDER BY id") == (
         (20, blob_sha[20]),
