@@ -36,13 +36,17 @@ class JavaChecks:
     classes: Path
     classpath: str
 
+    def command(self, main: str, args: list[str]) -> list[str]:
+        """The command line running ``org.onap.mdbcpy.checks.<main>``."""
+        classpath = os.pathsep.join([str(self.classes), self.classpath])
+        return ["java", "-cp", classpath, f"{PACKAGE}.{main}", *args]
+
     def run(
         self, main: str, args: list[str], env: dict[str, str], timeout: float
     ) -> subprocess.CompletedProcess[str]:
         """Run ``org.onap.mdbcpy.checks.<main>`` (bounded); its output, whatever its exit."""
         return subprocess.run(
-            ["java", "-cp", os.pathsep.join([str(self.classes), self.classpath]),
-             f"{PACKAGE}.{main}", *args],
+            self.command(main, args),
             capture_output=True,
             text=True,
             timeout=timeout,
