@@ -8,6 +8,9 @@ with a retryable error, and the next session lands at the new owner.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -21,6 +24,7 @@ from mdbc_py.config import Config
 from mdbc_py.log import Op, decode
 from mdbc_py.music import MusicStore, RangeState
 from mdbc_py.proxy import ProxyServer, ProxySettings
+from tests.conftest import unavailable
 from tests.proxy.conftest import make_config, rows, staged
 
 
@@ -122,3 +126,32 @@ def test_a_change_of_owner_cuts_the_session_and_the_next_one_follows(
     assert (err.value.args[0], err.value.sqlstate) == (1184, "08S01"), err.value.args
 
     assert port_of(via(ra)) == route_cfg.site("dc2").port, "a new session lands at dc2"
+
+
+def test_the_mysql_client_logs_in_at_the_owner_through_an_auth_switch(
+    route_cfg: Config, route_proxy: ProxyServer
+) -> None:
+    """Debian's ``mysql`` answers the proxy's auth-switch request like a server's."""
+    if shutil.which("mysql") is None:  # a failure in CI, a skip elsewhere
+        unavailable("the mysql client is not installed (Debian's mariadb-client)")
+    _, rb = sorted(route_cfg.ranges)
+    site = route_cfg.site("dc1")
+    host, port = route_proxy.address
+
+    def mysql(password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["mysql", "--protocol=TCP", "-h", host, "-P", str(port), "-u", site.user,
+             "--batch", "--skip-column-names", rb],
+            input="SELECT @@port;\n",
+            env={**os.environ, "MYSQL_PWD": password},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )  # fmt: skip
+
+    done = mysql(site.password)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(route_cfg.site("dc2").port)]
+    wrong = mysql(site.password + "x")  # dc2 itself refuses it, through the switch
+    assert wrong.returncode == 1
+    assert "ERROR 1045 (28000)" in wrong.stderr, wrong.stderr
