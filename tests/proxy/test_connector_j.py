@@ -4,7 +4,8 @@ A small Java program (ProxyJdbcCheck of the Maven module in tests/java)
 talks to dc1's proxy with a JDBC URL that differs from a direct one only in
 host and port: text queries, client- and server-side prepared statements,
 batches, ``setAutoCommit(false/true)``, rollback, a 16 MiB BLOB through
-each protocol, a write at a non-owner and a HikariCP pool. It prints one
+each protocol, 1 MiB from a stream (``COM_STMT_SEND_LONG_DATA``), a
+write at a non-owner and a HikariCP pool. It prints one
 line per check; this test asserts on those lines and on what reached the
 MUSIC log and dc1's MariaDB.
 """
@@ -63,11 +64,12 @@ def test_connector_j_through_the_proxy(
         "server prepared ok",
         "server batch ok",
         f"blob 21 {blob_sha.get(21)}",
+        f"blob 22 {blob_sha.get(22)}",
         "nonowner 1290 HY000",
         "hikari ok rows=10",
     ]
     entries = [decode(r.payload) for r in store.iter_entries(range_a, tail_a + 1)]
-    assert [e.ddl is not None for e in entries] == [True, True] + [False] * 9
+    assert [e.ddl is not None for e in entries] == [True, True] + [False] * 10
     assert [[dict(c.pk)["id"] for c in e.changes] for e in entries[2:]] == [
         [10],
         [1, 2],
@@ -77,18 +79,20 @@ def test_connector_j_through_the_proxy(
         [3],
         [6, 7],
         [21],
+        [22],
         [5],
     ]
     assert all(c.op is Op.INSERT for e in entries for c in e.changes)
-    for entry in (entries[6], entries[9]):
+    for entry, size in ((entries[6], BLOB_BYTES), (entries[9], BLOB_BYTES), (entries[10], 1 << 20)):
         (change,) = entry.changes
         row = dict(change.row)
-        assert len(row["b"]) == BLOB_BYTES
+        assert len(row["b"]) == size
         assert hashlib.sha256(row["b"]).hexdigest() == blob_sha[row["id"]], "changed in the log"
     assert store.describe_range(range_b).tail == tail_b, "the refused write reached the log"
     assert rows(raw, f"SELECT id, SHA2(b, 256) FROM {range_a}.{t}_blob ORDER BY id") == (
         (20, blob_sha[20]),
         (21, blob_sha[21]),
+        (22, blob_sha[22]),
     )
     assert rows(raw, f"SELECT id, v FROM {range_a}.{t} ORDER BY id") == (
         (1, "client one"),

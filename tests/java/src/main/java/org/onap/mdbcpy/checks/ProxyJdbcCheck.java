@@ -119,6 +119,19 @@ public final class ProxyJdbcCheck {
     System.out.println("blob " + id + " " + sha256(data));
   }
 
+  /** 1 MiB from an InputStream: a server-side statement sends it as COM_STMT_SEND_LONG_DATA. */
+  private static void streamed(Connection c, String table, int id) throws SQLException {
+    byte[] data = java.util.Arrays.copyOf(blob(id), 1024 * 1024);
+    try (PreparedStatement ps =
+        c.prepareStatement("INSERT INTO " + table + "_blob (id, b) VALUES (?, ?)")) {
+      ps.setInt(1, id);
+      ps.setBinaryStream(2, new java.io.ByteArrayInputStream(data), data.length);
+      ps.executeUpdate();
+    }
+    c.commit();
+    System.out.println("blob " + id + " " + sha256(data));
+  }
+
   private static void run(String url, String foreignUrl, String table) throws SQLException {
     try (Connection c = open(url)) {
       try (Statement st = c.createStatement()) {
@@ -179,6 +192,7 @@ public final class ProxyJdbcCheck {
       batch(c, table, 6, 7);
       System.out.println("server batch ok");
       blobRoundTrip(c, table, 21);
+      streamed(c, table, 22);
     }
 
     // A write at a site that does not own the range: refused like read_only.
