@@ -3,11 +3,13 @@
 Exit codes: 0 after a clean stop (SIGTERM/SIGINT: open transactions get
 ``--drain-seconds`` to finish); 1 when the proxy cannot start (the address
 is in use); 2 on bad usage (unknown site, a mode the proxy does not
-support, an invalid configuration).
+support, an invalid configuration). ``--mode route`` overrides the
+configuration's mode for this proxy only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import threading
@@ -42,6 +44,13 @@ def parse_listen(value: str) -> tuple[str, int]:
     show_default=True,
     help="On SIGTERM, how long open transactions may still finish.",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(["master-slave", "route"]),
+    default=None,
+    help="Override the configuration's mode: route sends each session to the MariaDB "
+    "of its database's owner.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every session at debug level too.")
 @config_option
 def proxy(
@@ -49,6 +58,7 @@ def proxy(
     listen: str,
     max_sessions: int,
     drain_seconds: float,
+    mode: str | None,
     verbose: bool,
     config_path: str | None,
 ) -> None:
@@ -59,6 +69,8 @@ def proxy(
     )
     host, port = parse_listen(listen)
     cfg = load_config(config_path)
+    if mode is not None:
+        cfg = dataclasses.replace(cfg, mode=mode)
     check_sites(cfg, [site])
     settings = ProxySettings(host, port, max_sessions, drain_seconds)
     server = fail_on_mdbc_errors(lambda: ProxyServer(cfg, site, settings))

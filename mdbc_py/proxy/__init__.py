@@ -22,6 +22,7 @@ How it works (modules):
 - :mod:`.handshake`: the relayed login, and the capabilities it masks;
 - :mod:`.backend`: the client's own backend session and a PyMySQL handle
   on it, for the commit core's statements;
+- :mod:`.route`: mode route, which server a session logs in at;
 - :mod:`.relay`: reading one response and relaying it;
 - :mod:`.session`: one client's commands and transaction tracking;
 - :mod:`.commit`: the commit core on that session;
@@ -30,7 +31,12 @@ How it works (modules):
 What this version supports, and refuses (each refusal is an ERR packet
 whose message says what to do):
 
-- mode ``master-slave`` only (mode ``route`` is refused at start);
+- modes ``master-slave`` (the backend is the site's own MariaDB, writes
+  at a non-owner are refused) and ``route`` (the backend is the MariaDB of
+  the owner of the login database's range; a change of owner cuts a
+  session at its next statement with 1184/08S01 and its next session lands
+  at the new owner: see :mod:`.route`); ``--mode`` overrides the
+  configuration's;
 - no TLS and no compression between client and proxy, or between proxy
   and MariaDB (masked in the greeting; a site configured with TLS is
   refused); no ``LOAD DATA LOCAL INFILE`` (masked: the server refuses it);

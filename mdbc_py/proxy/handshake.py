@@ -64,6 +64,10 @@ class Greeting:
     status: int
     packet: wire.Packet
     """The greeting as the client gets it (capabilities masked)."""
+    salt: bytes = b""
+    """The authentication salt (scramble), 20 bytes for MariaDB."""
+    plugin: str = ""
+    """The server's default authentication plugin."""
 
 
 def parse_greeting(packet: wire.Packet) -> Greeting:
@@ -96,9 +100,37 @@ def parse_greeting(packet: wire.Packet) -> Greeting:
             data[ext_at : ext_at + 4] = b"\x00\x00\x00\x00"
     else:
         struct.pack_into("<H", data, cap_low_at, caps & ~MASKED & 0xFFFF)
+    salt, plugin = _auth_data(bytes(packet.payload), end + 5, pos)
     return Greeting(
-        version, thread_id, caps, collation, status, wire.Packet(packet.seq, bytes(data))
+        version,
+        thread_id,
+        caps,
+        collation,
+        status,
+        wire.Packet(packet.seq, bytes(data)),
+        salt,
+        plugin,
     )
+
+
+def _auth_data(data: bytes, salt1_at: int, pos: int) -> tuple[bytes, str]:
+    """The salt and plugin name of a greeting (``pos``: where the collation byte is)."""
+    salt = data[salt1_at : salt1_at + 8]
+    if len(data) <= pos + 16:
+        return salt, ""
+    auth_len = data[pos + 5]
+    salt2_at = pos + 16
+    salt2_len = max(13, auth_len - 8)
+    salt += data[salt2_at : salt2_at + salt2_len].rstrip(b"\x00")
+    name_at = salt2_at + salt2_len
+    name = data[name_at:].split(b"\x00", 1)[0]
+    return salt, name.decode("ascii", "replace")
+
+
+def auth_switch(greeting: Greeting, seq: int) -> wire.Packet:
+    """An auth-switch request asking the client to answer ``greeting``'s salt (mode route)."""
+    plugin = greeting.plugin or "mysql_native_password"
+    return wire.Packet(seq, b"\xfe" + plugin.encode("ascii") + b"\x00" + greeting.salt + b"\x00")
 
 
 @dataclass(frozen=True)
@@ -113,6 +145,41 @@ class Login:
     collation: int
     user: str
     database: str | None
+    auth_at: int = 0
+    """Where the authentication answer starts in the packet (its length prefix)."""
+    after_auth: int = 0
+    """Where the field after the authentication answer starts."""
+
+    def with_auth(self, answer: bytes, plugin: str) -> Login:
+        """The same login with another authentication answer for ``plugin`` (mode route)."""
+        data = self.packet.payload
+        if self.client_flags & wire.CLIENT_PLUGIN_AUTH_LENENC:
+            field = wire.lenenc(len(answer)) + answer
+        elif self.client_flags & wire.CLIENT_SECURE_CONNECTION:
+            if len(answer) > 255:
+                raise HandshakeError("authentication answer too long for this client's login")
+            field = bytes([len(answer)]) + answer
+        else:
+            field = answer + b"\x00"
+        rest = data[self.after_auth :]
+        tail = b""
+        if self.client_flags & wire.CLIENT_CONNECT_WITH_DB:
+            db, rest = rest.split(b"\x00", 1) if b"\x00" in rest else (rest, b"")
+            tail += db + b"\x00"
+        if self.client_flags & wire.CLIENT_PLUGIN_AUTH:
+            _, rest = rest.split(b"\x00", 1) if b"\x00" in rest else (rest, b"")
+            tail += plugin.encode("ascii") + b"\x00"
+        payload = data[: self.auth_at] + field + tail + rest
+        return Login(
+            wire.Packet(self.packet.seq, payload),
+            self.client_flags,
+            self.backend_flags,
+            self.collation,
+            self.user,
+            self.database,
+            self.auth_at,
+            self.auth_at + len(field),
+        )
 
 
 def _cstring(data: bytes, pos: int) -> tuple[bytes, int]:
@@ -140,8 +207,10 @@ def parse_login(packet: wire.Packet) -> Login:
     collation = data[8]
     user = b""
     database: bytes | None = None
+    auth_at = after_auth = 0
     try:
         user, pos = _cstring(bytes(data), 32)
+        auth_at = pos
         if flags & wire.CLIENT_PLUGIN_AUTH_LENENC:
             length, pos = wire.read_lenenc(bytes(data), pos)
             pos += length
@@ -149,6 +218,7 @@ def parse_login(packet: wire.Packet) -> Login:
             pos += 1 + data[pos]
         else:
             _, pos = _cstring(bytes(data), pos)
+        after_auth = pos
         if flags & wire.CLIENT_CONNECT_WITH_DB and pos < len(data):
             database, pos = _cstring(bytes(data), pos)
     except (ValueError, IndexError):
@@ -160,22 +230,29 @@ def parse_login(packet: wire.Packet) -> Login:
         collation=collation,
         user=user.decode("utf-8", "replace"),
         database=database.decode("utf-8", "replace") if database else None,
+        auth_at=auth_at,
+        after_auth=after_auth,
     )
 
 
-def relay_auth(client: wire.PacketStream, backend: wire.PacketStream) -> wire.Packet:
+def relay_auth(
+    client: wire.PacketStream, backend: wire.PacketStream, offset: int = 0
+) -> wire.Packet:
     """Relay the authentication exchange until the server's OK or ERR (returned, relayed).
 
     After the login packet each server packet that is neither OK nor ERR
     (auth switch request ``0xFE``, plugin data ``0x01``) is relayed and
     answered by one client packet, except the "fast auth succeeded" notice
     of ``caching_sha2_password`` (``0x01 0x03``), which needs no answer.
+    ``offset`` is how far the client's sequence ids run ahead of the
+    server's (2 after the proxy's own auth switch in mode route).
     """
     while True:
         reply = backend.read_packet()
-        client.send(reply)
+        client.send(wire.Packet((reply.seq + offset) % 256, reply.payload))
         if reply.is_ok or reply.is_err:
             return reply
         if reply.payload[:2] == b"\x01\x03":
             continue
-        backend.send(client.read_packet())
+        answer = client.read_packet()
+        backend.send(wire.Packet((answer.seq - offset) % 256, answer.payload))

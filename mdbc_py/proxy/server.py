@@ -52,10 +52,10 @@ class ProxyServer:
                 f"unknown site {site!r}; the configuration names {', '.join(sorted(cfg.sites))}",
                 key="site",
             )
-        if cfg.mode != "master-slave":
+        if cfg.mode not in ("master-slave", "route"):
             raise ConfigError(
-                f"mdbc proxy supports mode master-slave only (the configuration says "
-                f"{cfg.mode!r}); run one proxy per site and point writers at the owner's",
+                f"mdbc proxy supports modes master-slave and route (the configuration says "
+                f"{cfg.mode!r})",
                 key="mode",
             )
         self.cfg = cfg
@@ -120,7 +120,14 @@ class ProxyServer:
             with self._lock:
                 full = len(self._sessions) >= self.settings.max_sessions
                 if not full:
-                    session = Session(sock, self.site, self.runtime, self.stopping, self._stop_r)
+                    session = Session(
+                        sock,
+                        self.site,
+                        self.runtime,
+                        self.stopping,
+                        self._stop_r,
+                        routing=self.cfg.mode == "route",
+                    )
                     thread = threading.Thread(
                         target=self._run, args=(session,), daemon=True, name="mdbc-proxy-session"
                     )

@@ -47,12 +47,12 @@ from mdbc_py.config import SiteConfig
 from mdbc_py.core import ownership
 from mdbc_py.core.runtime import Runtime
 from mdbc_py.core.transaction import Transaction
-from mdbc_py.errors import CrossRangeError, FailoverError, NotOwnerError
+from mdbc_py.errors import CrossRangeError, FailoverError, NotOwnerError, StoreUnavailableError
 from mdbc_py.music import RangeInfo, RangeState
 from mdbc_py.proxy import backend as backend_mod
 from mdbc_py.proxy import commit as commit_mod
 from mdbc_py.proxy import errors as perr
-from mdbc_py.proxy import handshake, wire
+from mdbc_py.proxy import handshake, route, wire
 from mdbc_py.proxy.relay import Relay
 from mdbc_py.sql import Kind, Statement, TableRef, Tcl, classify
 from mdbc_py.sql.keys import missing_primary_key
@@ -66,6 +66,8 @@ HANDSHAKE_SECONDS = 10.0
 _CHARSET_WORDS = ("NAMES", "CHARACTER", "CHARSET", "COLLATION")
 _PLAIN_UTF8MB4 = ("SET NAMES UTF8MB4", "SET NAMES 'UTF8MB4'", 'SET NAMES "UTF8MB4"')
 _UNSUPPORTED_COMMANDS = "binlog, replication and other administrative commands"
+_ROUTED = frozenset({wire.COM_QUERY, wire.COM_STMT_PREPARE, wire.COM_STMT_EXECUTE})
+"""Commands that may start a transaction: in mode route the owner is checked first."""
 
 
 class Session:
@@ -78,9 +80,15 @@ class Session:
         runtime: Runtime,
         stopping: threading.Event,
         stop_fd: int,
+        routing: bool = False,
     ) -> None:
         self.client_sock = client_sock
+        self.home = site
+        """The site this proxy serves."""
         self.site = site
+        """The site of the backend session: ``home``, or in mode route the owner at login."""
+        self.routing = routing
+        """Mode route (see :mod:`.route`)."""
         self.runtime = runtime
         self.stopping = stopping
         self.stop_fd = stop_fd
@@ -165,7 +173,10 @@ class Session:
 
     def _login(self) -> bool:
         try:
-            self.backend_sock = backend_mod.open_socket(self.site)
+            if self.routing:
+                self.backend_sock, self.site = route.open_any(self.runtime, self.home)
+            else:
+                self.backend_sock = backend_mod.open_socket(self.site)
         except backend_mod.BackendUnavailableError as exc:
             log.warning("%s", exc)
             self.client.send(wire.err_packet_pre41(0, perr.ER_UNKNOWN_ERROR, str(exc)))
@@ -174,21 +185,33 @@ class Session:
         self.relay.backend = self.backend
         self.client_sock.settimeout(HANDSHAKE_SECONDS)
         self.backend_sock.settimeout(HANDSHAKE_SECONDS)
+        offset = 0
         try:
             greeting = handshake.parse_greeting(self.backend.read_packet())
             self.client.send(greeting.packet)
             login = handshake.parse_login(self.client.read_packet())
+            if self.routing:
+                self.client_sock.settimeout(route.OWNER_WAIT_SECONDS + HANDSHAKE_SECONDS)
+                switched = self._route_login(login)
+                if switched is not None:
+                    greeting, login = switched
+                    offset = 2
         except handshake.HandshakeError as exc:
             log.info("login refused: %s", exc.reason)
             with contextlib.suppress(wire.ConnectionClosed):
                 self.client.send(wire.err_packet(2, 1043, "08S01", exc.reason))
             return False
+        except backend_mod.BackendUnavailableError as exc:
+            log.warning("%s", exc)
+            with contextlib.suppress(wire.ConnectionClosed):
+                self.client.send(wire.err_packet(2, 1184, "08S01", str(exc)))
+            return False
         except TimeoutError:
             log.info("login timed out after %.0f s", HANDSHAKE_SECONDS)
             return False
-        self.backend.send(login.packet)
+        self.backend.send(wire.Packet(1, login.packet.payload))
         try:
-            final = handshake.relay_auth(self.client, self.backend)
+            final = handshake.relay_auth(self.client, self.backend, offset)
         except TimeoutError:
             log.info("authentication timed out after %.0f s", HANDSHAKE_SECONDS)
             return False
@@ -206,6 +229,37 @@ class Session:
         )
         log.debug("session %d of %s at site %s", greeting.thread_id, login.user, self.site.name)
         return True
+
+    def _route_login(
+        self, login: handshake.Login
+    ) -> tuple[handshake.Greeting, handshake.Login] | None:
+        """Mode route: move the login to the owner of its database's range, if elsewhere.
+
+        Returns the new server's greeting and the login with the client's
+        answer to its salt, or None when the greeting's server is the owner.
+        """
+        sock, site = route.owner_backend(self.runtime, self.home, login.database, self.site)
+        if sock is None:
+            return None
+        if not login.client_flags & wire.CLIENT_PLUGIN_AUTH:
+            sock.close()
+            raise handshake.HandshakeError(
+                "mode route needs a client that supports authentication plugins "
+                "(CLIENT_PLUGIN_AUTH) to log in at the owner's MariaDB"
+            )
+        assert self.backend_sock is not None
+        with contextlib.suppress(OSError):
+            self.backend_sock.close()
+        self.backend_sock, self.site = sock, site
+        sock.settimeout(HANDSHAKE_SECONDS)
+        self.backend = wire.PacketStream(sock, "backend")
+        self.relay.backend = self.backend
+        greeting = handshake.parse_greeting(self.backend.read_packet())
+        plugin = greeting.plugin or "mysql_native_password"
+        self.client.send(handshake.auth_switch(greeting, login.packet.next_seq))
+        answer = self.client.read_packet()
+        log.debug("route: login of %s moved to site %s, the owner", login.user, site.name)
+        return greeting, login.with_auth(answer.payload, plugin)
 
     def _wait_for_command(self) -> bool:
         """Wait for the client's next command; False when the proxy stops this session.
@@ -229,6 +283,8 @@ class Session:
             packet = self.client.read_packet()
             self.relay.start(packet)
             try:
+                if self.routing and packet.first in _ROUTED and not self.in_transaction:
+                    self._check_route()
                 if not self._command(packet):
                     return
             except wire.ConnectionClosed as exc:
@@ -545,12 +601,43 @@ class Session:
             self._require_captured(stmt, range_name)
         return range_name
 
+    def _check_route(self) -> None:
+        """Mode route, before a statement outside a transaction: still at the owner?
+
+        From the runtime's cache (refreshed every second); if the store
+        cannot be asked, the session goes on (a stale owner is fenced at
+        append, and reads stay available).
+        """
+        range_name = route.range_of_db(self.runtime, self.current_db)
+        if range_name is None:
+            return
+        try:
+            info = self.runtime.owner(range_name)
+        except StoreUnavailableError:
+            return
+        if info.owner != self.site.name:
+            self._moved(range_name, info)
+
+    def _moved(self, range_name: str, info: RangeInfo) -> None:
+        raise FailoverError(
+            f"range {range_name!r} is now owned by site {info.owner!r} (epoch {info.epoch}), "
+            f"and this session is at {self.site.name!r}: the session is closed and any open "
+            f"transaction rolled back (nothing of it was logged); reconnect and retry: mode "
+            f"route sends the new session to {info.owner!r}"
+        )
+
     def _require_owner(self, range_name: str) -> None:
         info = self.runtime.owner(range_name)
         if info.owner != self.site.name or info.state is not RangeState.OPEN:
             info = self.runtime.owner(range_name, fresh=True)
         if info.state is not RangeState.OPEN and not self.tx.has_writes:
             info = self._wait_open(range_name, info)
+        if (
+            self.routing
+            and info.owner != self.site.name
+            and range_name == route.range_of_db(self.runtime, self.current_db)
+        ):
+            self._moved(range_name, info)
         if info.owner != self.site.name:
             raise NotOwnerError(
                 f"range {range_name!r} is owned by site {info.owner!r} (epoch {info.epoch}), "

@@ -26,6 +26,7 @@ from mdbc_py.core.runtime import Runtime
 from mdbc_py.music import MusicStore, open_store
 from mdbc_py.proxy import ProxyServer, ProxySettings
 from tests.conftest import SECURE
+from tests.proxy.java_support import JavaChecks, compile_checks
 
 KEYSPACE = "mdbc_proxy"
 SECURE_SKIP = (
@@ -108,6 +109,12 @@ def proxy(proxy_cfg: Config) -> Iterator[ProxyServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def java_checks(tmp_path_factory: pytest.TempPathFactory) -> JavaChecks:
+    """The Java clients of tests/java, compiled once per run."""
+    return compile_checks(tmp_path_factory.mktemp("java-checks"))
 
 
 @pytest.fixture()

@@ -148,3 +148,29 @@ def test_err_and_ok_packets_read_back() -> None:
     assert wire.status_of(ok) == 3 and wire.parse_ok(ok.payload).affected_rows == 3
     cleared = wire.with_status(ok, wire.SERVER_STATUS_IN_TRANS)
     assert wire.status_of(cleared) == wire.SERVER_STATUS_AUTOCOMMIT
+
+
+def test_route_login_switch_asks_for_the_new_salt_and_keeps_the_rest_of_the_login() -> None:
+    """Mode route: the auth-switch request and the login rebuilt around the client's answer."""
+    parsed = handshake.parse_greeting(greeting(0xFFFE | (0xBFFF << 16), ext=0))
+    assert parsed.salt == b"12345678abcdefghijkl" and parsed.plugin == "mysql_native_password"
+    switch = handshake.auth_switch(parsed, 2)
+    assert switch.seq == 2
+    assert switch.payload == b"\xfemysql_native_password\x00" + b"12345678abcdefghijkl\x00"
+
+    flags = (
+        wire.CLIENT_PROTOCOL_41 | wire.CLIENT_SECURE_CONNECTION | wire.CLIENT_CONNECT_WITH_DB
+        | wire.CLIENT_PLUGIN_AUTH
+    )  # fmt: skip
+    first = handshake.parse_login(login(flags))
+    moved = first.with_auth(b"n" * 20, "mysql_native_password")
+    again = handshake.parse_login(moved.packet)
+    assert (again.user, again.database) == ("user", "app")
+    data = moved.packet.payload
+    assert data[: first.auth_at] == first.packet.payload[: first.auth_at]
+    assert data[first.auth_at :] == bytes([20]) + b"n" * 20 + b"app\x00mysql_native_password\x00"
+    lenenc = handshake.parse_login(login(flags | wire.CLIENT_PLUGIN_AUTH_LENENC))
+    long_answer = lenenc.with_auth(b"k" * 300, "client_ed25519").packet.payload
+    assert long_answer[lenenc.auth_at :] == (
+        b"\xfc\x2c\x01" + b"k" * 300 + b"app\x00client_ed25519\x00"
+    )

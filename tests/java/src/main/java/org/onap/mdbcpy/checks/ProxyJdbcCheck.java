@@ -1,3 +1,5 @@
+package org.onap.mdbcpy.checks;
+
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
@@ -6,6 +8,10 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Random;
 
 /**
  * MariaDB Connector/J through {@code mdbc proxy}: the calls an ONAP SO service makes, with a
@@ -19,6 +25,7 @@ import java.sql.Statement;
  * environment ({@code MDBC_JDBC_USER}, {@code MDBC_JDBC_PASSWORD}), never on the command line.
  */
 public final class ProxyJdbcCheck {
+  static final int BLOB_BYTES = 16 * 1024 * 1024;
   private static String user;
   private static String password;
 
@@ -73,12 +80,78 @@ public final class ProxyJdbcCheck {
     c.commit();
   }
 
+  /** 16 MiB of seeded random bytes: one more than a MySQL packet holds, and incompressible. */
+  static byte[] blob(long seed) {
+    byte[] data = new byte[BLOB_BYTES];
+    new Random(seed).nextBytes(data);
+    return data;
+  }
+
+  static String sha256(byte[] data) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Write a 16 MiB BLOB in one transaction and read it back whole. */
+  private static void blobRoundTrip(Connection c, String table, int id) throws SQLException {
+    byte[] data = blob(id);
+    c.setAutoCommit(false);
+    try (PreparedStatement ps =
+        c.prepareStatement("INSERT INTO " + table + "_blob (id, b) VALUES (?, ?)")) {
+      ps.setInt(1, id);
+      ps.setBytes(2, data);
+      ps.executeUpdate();
+    }
+    c.commit();
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT b FROM " + table + "_blob WHERE id = ?")) {
+      ps.setInt(1, id);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next() || !sha256(rs.getBytes(1)).equals(sha256(data))) {
+          throw new IllegalStateException("BLOB " + id + " did not read back unchanged");
+        }
+      }
+    }
+    c.commit();
+    System.out.println("blob " + id + " " + sha256(data));
+  }
+
+  /** 1 MiB from an InputStream: a server-side statement sends it as COM_STMT_SEND_LONG_DATA. */
+  private static void streamed(Connection c, String table, int id) throws SQLException {
+    byte[] data = java.util.Arrays.copyOf(blob(id), 1024 * 1024);
+    try (PreparedStatement ps =
+        c.prepareStatement("INSERT INTO " + table + "_blob (id, b) VALUES (?, ?)")) {
+      ps.setInt(1, id);
+      ps.setBinaryStream(2, new java.io.ByteArrayInputStream(data), data.length);
+      ps.executeUpdate();
+    }
+    c.commit();
+    System.out.println("blob " + id + " " + sha256(data));
+  }
+
   private static void run(String url, String foreignUrl, String table) throws SQLException {
     try (Connection c = open(url)) {
       try (Statement st = c.createStatement()) {
         st.execute("CREATE TABLE " + table + " (id INT PRIMARY KEY, v VARCHAR(40))");
+        st.execute("CREATE TABLE " + table + "_blob (id INT PRIMARY KEY, b LONGBLOB)");
       }
       System.out.println("ddl ok");
+
+      // Plain text queries on a Statement, autocommit on (the JDBC default).
+      try (Statement st = c.createStatement()) {
+        if (st.executeUpdate("INSERT INTO " + table + " (id, v) VALUES (10, 'text')") != 1) {
+          throw new IllegalStateException("text INSERT did not report one row");
+        }
+        try (ResultSet rs = st.executeQuery("SELECT v FROM " + table + " WHERE id = 10")) {
+          if (!rs.next() || !"text".equals(rs.getString(1))) {
+            throw new IllegalStateException("text read back did not find id 10");
+          }
+        }
+      }
+      System.out.println("text ok");
 
       // Client-side prepared statements (Connector/J's default): text protocol.
       c.setAutoCommit(false);
@@ -98,6 +171,7 @@ public final class ProxyJdbcCheck {
       c.setAutoCommit(false);
       batch(c, table, 8, 9);
       System.out.println("client batch ok");
+      blobRoundTrip(c, table, 20);
     }
 
     // Server-side prepared statements: COM_STMT_PREPARE / EXECUTE, binary protocol.
@@ -117,6 +191,8 @@ public final class ProxyJdbcCheck {
       System.out.println("server prepared ok");
       batch(c, table, 6, 7);
       System.out.println("server batch ok");
+      blobRoundTrip(c, table, 21);
+      streamed(c, table, 22);
     }
 
     // A write at a site that does not own the range: refused like read_only.
