@@ -53,6 +53,7 @@ from mdbc_py.proxy import backend as backend_mod
 from mdbc_py.proxy import commit as commit_mod
 from mdbc_py.proxy import errors as perr
 from mdbc_py.proxy import handshake, wire
+from mdbc_py.proxy.metrics import ProxyMetrics
 from mdbc_py.proxy.relay import Relay
 from mdbc_py.sql import Kind, Statement, TableRef, Tcl, classify
 from mdbc_py.sql.keys import missing_primary_key
@@ -78,6 +79,7 @@ class Session:
         runtime: Runtime,
         stopping: threading.Event,
         stop_fd: int,
+        observer: ProxyMetrics | None = None,
     ) -> None:
         self.client_sock = client_sock
         self.site = site
@@ -101,6 +103,8 @@ class Session:
         self.last_prepared: int | None = None
         self.close_after = False
         self.closed = False
+        self.observer = observer if observer is not None else ProxyMetrics(site.name)
+        """Where statements, commits and the proxy's own errors are counted."""
 
     # -- state --------------------------------------------------------------------
 
@@ -168,6 +172,7 @@ class Session:
             self.backend_sock = backend_mod.open_socket(self.site)
         except backend_mod.BackendUnavailableError as exc:
             log.warning("%s", exc)
+            self.observer.error(type(exc).__name__, perr.ER_UNKNOWN_ERROR)
             self.client.send(wire.err_packet_pre41(0, perr.ER_UNKNOWN_ERROR, str(exc)))
             return False
         self.backend = wire.PacketStream(self.backend_sock, "backend")
@@ -233,6 +238,7 @@ class Session:
                     return
             except wire.ConnectionClosed as exc:
                 if exc.peer == "backend":  # tell the client why, if it still listens
+                    self.observer.error("BackendConnectionLost", perr.ER_UNKNOWN_ERROR)
                     with contextlib.suppress(wire.ConnectionClosed):
                         self.relay.answer(wire.err_packet(0, perr.ER_UNKNOWN_ERROR, "08S01",
                             f"the proxy lost its database session ({exc.detail}); any open "
@@ -240,6 +246,7 @@ class Session:
                 raise
             except Exception as exc:
                 answer = perr.to_client(exc)
+                self.observer.error(type(exc).__name__, answer.errno)
                 if not isinstance(exc, perr.RefusedError | pymysql.err.Error):
                     log.exception("unexpected error serving a command")
                 self.relay.answer(wire.err_packet(0, answer.errno, answer.sqlstate, answer.message))
@@ -395,6 +402,7 @@ class Session:
 
     def _statement(self, stmt: Statement, text: str | None, packet: wire.Packet) -> None:
         """Serve one statement sent as text (``text``) or as a prepared execute."""
+        self.observer.statement(stmt.kind)
         if stmt.tcl is Tcl.XA:
             raise perr.refused(
                 "XA transactions are not supported through mdbc proxy (a prepared XA branch "
