@@ -175,10 +175,11 @@ class Monitor:
                 log.warning("%s; until then mdbc status does not show this proxy", exc)
                 self._schema_warned = True
             self.store, self.store_error = "up", ""
-        except Error as exc:
+        except Exception as exc:  # unreachable, or not usable (a keyspace never initialised)
+            text = str(exc) if isinstance(exc, Error) else f"{type(exc).__name__}: {exc}"
             if self.store != "down":
-                log.warning("site %s: the proxy's heartbeat: store down (%s)", site, exc)
-            self.store, self.store_error = "down", str(exc)
+                log.warning("site %s: the proxy's heartbeat: store down (%s)", site, text)
+            self.store, self.store_error = "down", text
         else:
             self.store, self.store_error = "up", ""
 

@@ -240,3 +240,20 @@ def unused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_a_store_never_initialised_is_store_down_not_a_crash(proxy_cfg: Config) -> None:
+    """A keyspace that does not exist: the check says so each time, it does not die."""
+    cfg = replace(proxy_cfg, store=replace(proxy_cfg.store, keyspace="mdbc_never_initialised"))
+    server = ProxyServer(cfg, "dc1", ProxySettings(port=0, heartbeat_seconds=0.2))
+    server.start()
+    try:
+        wait_until(lambda: server.monitor.checked_at is not None, "no health check ran", 60)
+        first = server.monitor.checked_at
+        wait_until(lambda: server.monitor.checked_at != first, "the check timer died", 30)
+        health = server.monitor.health()
+        assert (health["healthy"], health["database"], health["store"]) == (False, "up", "down")
+        assert "mdbc_never_initialised" in health["problems"][0], health
+        assert server.monitor.liveness()["live"] is True
+    finally:
+        server.stop(drain_seconds=0)
