@@ -187,6 +187,10 @@ class ProxyServer:
                 self._listener.close()
         if self._accepter is not None:
             self._accepter.join()
+        with self._lock:
+            waiting = list(self._sessions)
+        for session in waiting:  # idle sessions end now (they wait in recv, not select)
+            session.wake_if_idle()
         deadline = time.monotonic() + drain
         while self.session_count and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -212,12 +212,30 @@ class Session:
         log.debug("session %d of %s at site %s", greeting.thread_id, login.user, self.site.name)
         return True
 
+    def wake_if_idle(self) -> None:
+        """The proxy stops: wake this session from its wait if no transaction is open.
+
+        Shutting the reading side ends the ``recv`` the session blocks in
+        (see :meth:`_wait_for_command`); a transaction that opens at that very
+        instant may be cut with it (rolled back, nothing logged).
+        """
+        if not self.in_transaction:
+            with contextlib.suppress(OSError):
+                self.client_sock.shutdown(socket.SHUT_RD)
+
     def _wait_for_command(self) -> bool:
         """Wait for the client's next command; False when the proxy stops this session.
 
         A stopping proxy ends idle sessions at once; a session with a
         transaction open keeps serving it until the drain deadline cuts it.
+        Until the stop, the wait is the ``recv`` itself (one system call per
+        command, not select and recv): the stop wakes idle sessions through
+        :meth:`wake_if_idle`.
         """
+        if not self.client.buffered() and not self.stopping.is_set():
+            if self.client.fill():
+                return True
+            return not self.stopping.is_set()  # the client left (read_packet says so), or a stop
         while not self.client.buffered():
             watch = (
                 [self.client_sock] if self.stopping.is_set() else [self.client_sock, self.stop_fd]

@@ -155,6 +155,10 @@ class PacketStream:
         """True if bytes are already buffered (the next read does not wait)."""
         return self._pos < len(self._buf)
 
+    def fill(self) -> bool:
+        """Wait for more bytes (one ``recv``); False at end of stream."""
+        return self._fill()
+
     def _fill(self) -> bool:
         try:
             data = self.sock.recv(262144)
