@@ -26,10 +26,19 @@ _service_pids: dict[str, int] = {}
 
 
 @contextlib.contextmanager
-def services(config_path: str | None, sites: int = 1, cassandra_nodes: int = 1) -> Iterator[Config]:
+def services(
+    config_path: str | None,
+    sites: int = 1,
+    cassandra_nodes: int = 1,
+    base_port: int = BENCH_BASE_PORT,
+    first_ip: str = BENCH_CASSANDRA_IP,
+) -> Iterator[Config]:
     """The configuration to benchmark against: the one given, or a fresh sandbox.
 
     ``cassandra_nodes=3`` gives the production shape: RF=3, QUORUM and SERIAL.
+    ``base_port`` and ``first_ip`` place the sandbox (sites on ``base_port + 1``
+    on, Cassandra from ``first_ip``), so a benchmark can run beside another
+    sandbox.
     """
     if config_path:
         yield load(config_path)
@@ -38,8 +47,8 @@ def services(config_path: str | None, sites: int = 1, cassandra_nodes: int = 1) 
         box = Sandbox(tmp, say=lambda m: print(f"  [sandbox] {m}", file=sys.stderr))
         SANDBOX[:] = [box]
         try:
-            box.up(sites=sites, cassandra_nodes=cassandra_nodes, base_port=BENCH_BASE_PORT,
-                   first_ip=BENCH_CASSANDRA_IP)  # fmt: skip
+            box.up(sites=sites, cassandra_nodes=cassandra_nodes, base_port=base_port,
+                   first_ip=first_ip)  # fmt: skip
             _service_pids.update({s.name: s.pid for s in box.status() if s.pid})
             yield load(box.config_path)
         finally:
@@ -97,6 +106,11 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def watch_process(name: str, pid: int) -> None:
+    """Account the CPU of another process the benchmark started (e.g. ``mdbc proxy``)."""
+    _service_pids[name] = pid
 
 
 @contextlib.contextmanager

@@ -18,10 +18,11 @@ from cli.common import (
     load_config,
     say,
 )
-from cli.health import probe_sites, unhealthy_rows
+from cli.health import Problem, probe_sites, unhealthy_rows
 from cli.output import FORMATS, emit
-from mdbc_py.admin.status import PAUSED_SETTING, collect_status
+from mdbc_py.admin.status import PAUSED_SETTING, ProxyRow, collect_proxies, collect_status
 from mdbc_py.config import Config
+from mdbc_py.errors import StoreSchemaError
 from mdbc_py.log import decode
 from mdbc_py.music import MusicStore, open_store
 from mdbc_py.replication.promote import promote as do_promote
@@ -66,17 +67,55 @@ def _when(ts: float) -> str:
 def status(config_path: str | None, fmt: str) -> None:
     """One row per range and site: role, state, epoch, applied, lag, lease.
 
+    Then one row per running mdbc proxy: site, listen address, sessions,
+    state (up, draining, stopped, gone) and seconds since its last heartbeat.
     It also logs in to every site's MariaDB with the configured credentials.
     Exit code 0: every site reachable and healthy; 1: a site cannot be
     reached or a row is unhealthy (a replica not streaming, a range without
-    an open owner; each reason is a line on stderr, the table is printed
-    anyway); 2: bad usage (unknown option, unusable configuration file).
+    an open owner, a proxy gone without a clean stop; each reason is a line
+    on stderr, the table is printed anyway); 2: bad usage (unknown option,
+    unusable configuration file).
     """
+    proxies: list[ProxyRow] = []
     with opened(config_path) as (cfg, store):
         rows = fail_on_mdbc_errors(lambda: collect_status(cfg, store))
         paused = store.get_setting(PAUSED_SETTING) == "1"
+        try:
+            proxies = fail_on_mdbc_errors(lambda: collect_proxies(store))
+        except click.ClickException as exc:
+            if not isinstance(exc.__context__, StoreSchemaError):
+                raise
+            say(f"proxies not shown: {exc.format_message()}")
     table = [r.as_dict() for r in rows]
-    problems = [*probe_sites(cfg), *unhealthy_rows(table)]
+    problems = [*probe_sites(cfg), *unhealthy_rows(table), *gone_proxies(proxies)]
+    if fmt == "json":
+        emit([*table, *(proxy_json(p) for p in proxies)], [], fmt)
+    else:
+        emit_status(table, proxies, fmt)
+    if paused and fmt == "table":
+        click.echo("automatic failover: PAUSED ('mdbc resume' turns it back on)")
+    for problem in problems:
+        say(f"unhealthy: {problem}")
+    if problems:
+        raise SystemExit(EXIT_FAILED)
+
+
+def proxy_json(row: ProxyRow) -> dict[str, object]:
+    """A proxy in ``status -o json``: a row of role ``proxy`` beside the range rows."""
+    return {"range": None, "role": "proxy", **row.as_dict()}
+
+
+def gone_proxies(proxies: Iterable[ProxyRow]) -> list[Problem]:
+    """A proxy whose heartbeats stopped without a clean stop is a problem of its site."""
+    return [
+        Problem(p.site, f"proxy {p.proxy} ({p.listen}) is gone: no heartbeat for {p.last_seen:g} s")
+        for p in proxies
+        if p.state == "gone"
+    ]
+
+
+def emit_status(table: list[dict[str, object]], proxies: list[ProxyRow], fmt: str) -> None:
+    """The range table, then (if any proxy runs) the proxy table."""
     emit(
         table,
         [
@@ -94,12 +133,10 @@ def status(config_path: str | None, fmt: str) -> None:
         ],
         fmt,
     )
-    if paused and fmt == "table":
-        click.echo("automatic failover: PAUSED ('mdbc resume' turns it back on)")
-    for problem in problems:
-        say(f"unhealthy: {problem}")
-    if problems:
-        raise SystemExit(EXIT_FAILED)
+    if proxies:
+        click.echo()
+        columns = ["site", "proxy", "listen", "sessions", "state", "last_seen"]
+        emit([p.as_dict() for p in proxies], columns, fmt)
 
 
 @click.command("promote")

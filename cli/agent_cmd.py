@@ -14,8 +14,14 @@ import signal
 
 import click
 
-from cli.common import config_option, fail_on_mdbc_errors, load_config
-from mdbc_py.metrics import AgentMetrics, serve, server_tls
+from cli.common import (
+    config_option,
+    fail_on_mdbc_errors,
+    load_config,
+    metrics_tls,
+    metrics_tls_options,
+)
+from mdbc_py.metrics import AgentMetrics, serve
 from mdbc_py.replication.agent import Agent, AgentSettings, SiteClaimedError
 
 EXIT_SITE_CLAIMED = 3
@@ -29,17 +35,7 @@ EXIT_SITE_CLAIMED = 3
     show_default=True,
     help="Address the endpoints bind to (loopback unless told otherwise).",
 )
-@click.option(
-    "--metrics-tls-cert",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Serve the endpoints over HTTPS with this PEM certificate (needs --metrics-tls-key).",
-)
-@click.option("--metrics-tls-key", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--metrics-tls-client-ca",
-    type=click.Path(exists=True, dir_okay=False),
-    help="With HTTPS: accept only scrapers whose certificate this CA signed.",
-)
+@metrics_tls_options
 @click.option(
     "--metrics-port",
     type=click.IntRange(0, 65535),
@@ -95,14 +91,8 @@ def agent(
     )
     metrics = AgentMetrics(site)
     worker = fail_on_mdbc_errors(lambda: Agent(cfg, site, settings, metrics=metrics))
-    if bool(metrics_tls_cert) != bool(metrics_tls_key):
-        raise click.UsageError("--metrics-tls-cert and --metrics-tls-key go together")
+    tls = metrics_tls(metrics_tls_cert, metrics_tls_key, metrics_tls_client_ca)
     if metrics_port:
-        tls = (
-            server_tls(metrics_tls_cert, metrics_tls_key, metrics_tls_client_ca)
-            if metrics_tls_cert and metrics_tls_key
-            else None
-        )
         server = serve(metrics, metrics_host, metrics_port, worker.health, worker.liveness, tls)
         scheme = "https" if tls else "http"
         click.echo(f"metrics on {scheme}://{metrics_host}:{server.server_port}/metrics", err=True)

@@ -14,6 +14,7 @@ this module, so that all of them answer the same way:
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ import click
 
 from mdbc_py.config import Config, load
 from mdbc_py.errors import ConfigError, Error
+from mdbc_py.metrics import server_tls
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,3 +125,33 @@ def fail_on_mdbc_errors(call: Callable[[], Any]) -> Any:
         raise BadUsage(f"{type(exc).__name__}: {safe(str(exc))}") from None
     except Error as exc:
         raise click.ClickException(f"{type(exc).__name__}: {safe(str(exc))}") from None
+
+
+def metrics_tls_options(func: F) -> F:
+    """``--metrics-tls-cert/-key/-client-ca``: HTTPS for the endpoints of an agent or a proxy."""
+    options = [
+        click.option(
+            "--metrics-tls-cert",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Serve the endpoints over HTTPS with this PEM certificate "
+            "(needs --metrics-tls-key).",
+        ),
+        click.option("--metrics-tls-key", type=click.Path(exists=True, dir_okay=False)),
+        click.option(
+            "--metrics-tls-client-ca",
+            type=click.Path(exists=True, dir_okay=False),
+            help="With HTTPS: accept only scrapers whose certificate this CA signed.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def metrics_tls(cert: str | None, key: str | None, client_ca: str | None) -> ssl.SSLContext | None:
+    """The server TLS context the ``--metrics-tls-*`` options ask for (None: plain HTTP)."""
+    if bool(cert) != bool(key):
+        raise click.UsageError("--metrics-tls-cert and --metrics-tls-key go together")
+    if client_ca and not cert:
+        raise click.UsageError("--metrics-tls-client-ca needs --metrics-tls-cert and -key")
+    return server_tls(cert, key, client_ca) if cert and key else None

@@ -5,6 +5,10 @@ Exit codes: 0 after a clean stop (SIGTERM/SIGINT: open transactions get
 is in use); 2 on bad usage (unknown site, a mode the proxy does not
 support, an invalid configuration). ``--mode route`` overrides the
 configuration's mode for this proxy only.
+
+``--metrics-listen [HOST:]PORT`` serves ``/metrics``, ``/health`` and
+``/health/live`` (the agent's endpoint code, loopback unless HOST says
+otherwise, HTTPS with the same ``--metrics-tls-*`` options as the agent).
 """
 
 from __future__ import annotations
@@ -16,15 +20,31 @@ import threading
 
 import click
 
-from cli.common import check_sites, config_option, fail_on_mdbc_errors, load_config
+from cli.common import (
+    check_sites,
+    config_option,
+    fail_on_mdbc_errors,
+    load_config,
+    metrics_tls,
+    metrics_tls_options,
+)
+from mdbc_py.metrics import serve
 from mdbc_py.proxy import ProxyServer, ProxySettings
 
+METRICS_HOST = "127.0.0.1"
+"""Where ``--metrics-listen PORT`` binds: loopback unless HOST:PORT says otherwise."""
 
-def parse_listen(value: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) -> (host, port)."""
+
+def parse_listen(
+    value: str, hint: str = "--listen", default_host: str | None = None
+) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) -> (host, port); ``PORT`` alone if a default host."""
+    if default_host is not None and value.isdigit():
+        value = f"{default_host}:{value}"
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535 or not host:
-        raise click.BadParameter(f"{value!r} is not HOST:PORT", param_hint="--listen")
+        shape = "[HOST:]PORT" if default_host is not None else "HOST:PORT"
+        raise click.BadParameter(f"{value!r} is not {shape}", param_hint=hint)
     return host.strip("[]"), int(port)
 
 
@@ -51,6 +71,20 @@ def parse_listen(value: str) -> tuple[str, int]:
     help="Override the configuration's mode: route sends each session to the MariaDB "
     "of its database's owner.",
 )
+@click.option(
+    "--heartbeat-seconds",
+    type=click.FloatRange(0.1, 60),
+    default=2.0,
+    show_default=True,
+    help="How often the proxy checks its database and heartbeats the store (mdbc status).",
+)
+@click.option(
+    "--metrics-listen",
+    default=None,
+    help="Serve /metrics, /health and /health/live on [HOST:]PORT (HOST default 127.0.0.1; "
+    "not served unless given).",
+)
+@metrics_tls_options
 @click.option("-v", "--verbose", is_flag=True, help="Log every session at debug level too.")
 @config_option
 def proxy(
@@ -59,6 +93,11 @@ def proxy(
     max_sessions: int,
     drain_seconds: float,
     mode: str | None,
+    heartbeat_seconds: float,
+    metrics_listen: str | None,
+    metrics_tls_cert: str | None,
+    metrics_tls_key: str | None,
+    metrics_tls_client_ca: str | None,
     verbose: bool,
     config_path: str | None,
 ) -> None:
@@ -68,17 +107,34 @@ def proxy(
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     host, port = parse_listen(listen)
+    endpoint = (
+        parse_listen(metrics_listen, "--metrics-listen", METRICS_HOST) if metrics_listen else None
+    )
+    tls = metrics_tls(metrics_tls_cert, metrics_tls_key, metrics_tls_client_ca)
     cfg = load_config(config_path)
     if mode is not None:
         cfg = dataclasses.replace(cfg, mode=mode)
     check_sites(cfg, [site])
-    settings = ProxySettings(host, port, max_sessions, drain_seconds)
+    settings = ProxySettings(host, port, max_sessions, drain_seconds, heartbeat_seconds)
     server = fail_on_mdbc_errors(lambda: ProxyServer(cfg, site, settings))
     try:
         address = server.start()
     except OSError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"mdbc proxy for site {site} on {address[0]}:{address[1]}", err=True)
+    endpoints = None
+    if endpoint is not None:
+        try:
+            endpoints = serve(
+                server.metrics, *endpoint, server.monitor.health, server.monitor.liveness, tls
+            )
+        except OSError as exc:
+            server.stop(drain_seconds=0)
+            raise click.ClickException(
+                f"cannot serve the metrics on {endpoint[0]}:{endpoint[1]}: {exc.strerror or exc}"
+            ) from None
+        scheme = "https" if tls else "http"
+        click.echo(f"metrics on {scheme}://{endpoint[0]}:{endpoints.server_port}/metrics", err=True)
     done = threading.Event()
 
     def stop(*_: object) -> None:
@@ -89,3 +145,6 @@ def proxy(
     while not done.wait(1.0):
         pass
     server.stop()
+    if endpoints is not None:
+        endpoints.shutdown()
+        endpoints.server_close()

@@ -44,6 +44,7 @@ __all__ = [
     "ProgrammingError",
     "RetryableError",
     "StorePermissionError",
+    "StoreSchemaError",
     "StoreUnavailableError",
     "TrimmedError",
     "UnknownRangeError",
@@ -109,6 +110,18 @@ class StorePermissionError(MdbcError, OperationalError):
     """
 
     operation: str | None = None
+
+
+class StoreSchemaError(MdbcError, OperationalError):
+    """The store's keyspace lacks a table this version of mdbc_py uses.
+
+    A keyspace created by an older mdbc_py gets new tables from ``mdbc
+    init`` (idempotent), never from a running process: concurrent schema
+    changes from many processes are what Cassandra handles worst. ``table``
+    names the missing table; nothing was written.
+    """
+
+    table: str | None = None
 
 
 class FencedError(RetryableError):

@@ -1,5 +1,5 @@
-"""Prometheus metrics of a site agent, and its HTTP endpoints ``/metrics``, ``/health``
-and ``/health/live``.
+"""Prometheus metrics of a site agent, and the HTTP endpoints ``/metrics``, ``/health``
+and ``/health/live`` that the agent and ``mdbc proxy`` serve alike.
 
 Every metric is labelled with the site and, where it says something of one, the
 range; no label or value ever carries a password or a connection string.
@@ -19,7 +19,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -219,8 +219,14 @@ class AgentMetrics:
         return bytes(generate_latest(self.registry))
 
 
+class Exposition(Protocol):
+    """What ``serve`` exposes at ``/metrics``: an agent's or a proxy's collectors."""
+
+    def exposition(self) -> bytes: ...
+
+
 def serve(
-    metrics: AgentMetrics,
+    metrics: Exposition,
     host: str,
     port: int,
     health: Callable[[], dict[str, Any]],
@@ -271,7 +277,7 @@ def serve(
 
 
 def server_tls(cert: str, key: str, client_ca: str | None = None) -> ssl.SSLContext:
-    """A TLS 1.2+ server context for the agent's endpoints (PEM files).
+    """A TLS 1.2+ server context for the endpoints of an agent or a proxy (PEM files).
 
     With ``client_ca`` a scraper must present a certificate signed by it.
     """

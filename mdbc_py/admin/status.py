@@ -9,6 +9,12 @@ A replica whose agent reports an entry its database refuses is
 which MySQL error. The owner's lease column shows only a lease of the
 current owner at the current epoch: a lease left by a previous owner is
 no lease of this one (``none``).
+
+Below the ranges, one row per ``mdbc proxy`` that heartbeats the store
+(``collect_proxies``): its site, listen address, open sessions and state:
+``up``, ``draining``, ``stopped`` (a clean stop, shown for a minute), or
+``gone`` when its heartbeats stopped without a clean stop (until its record
+expires, a few minutes later).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from mdbc_py.config import Config
-from mdbc_py.music import MusicStore
+from mdbc_py.music import MusicStore, ProxyInfo
 from mdbc_py.music.lease_watch import LeaseWatch
 from mdbc_py.replication.agent import APPLY_ERROR_KEY
 
@@ -111,3 +117,57 @@ def collect_status(cfg: Config, store: MusicStore, stale_after: float = 5.0) -> 
                 )
             )
     return rows
+
+
+PROXY_STATES = ("up", "draining", "stopped")
+"""What a proxy says of itself; ``gone`` is status's verdict on one that fell silent."""
+
+
+@dataclass(frozen=True)
+class ProxyRow:
+    """One ``mdbc proxy`` process."""
+
+    site: str
+    proxy: str
+    listen: str
+    sessions: int | None
+    state: str
+    last_seen: float
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form."""
+        return asdict(self)
+
+
+def proxy_stale_after(info: ProxyInfo) -> float:
+    """Seconds without a heartbeat after which a proxy is ``gone``: four of its intervals + 5."""
+    try:
+        interval = float(info.info.get("interval", "2"))
+    except ValueError:
+        interval = 2.0
+    return 4 * interval + 5
+
+
+def proxy_row(info: ProxyInfo, now: float) -> ProxyRow:
+    """The status row of one proxy record, judged at ``now`` (seconds since the epoch)."""
+    age = max(0.0, now - info.heartbeat_at)
+    state = info.info.get("state", "up")
+    if state not in PROXY_STATES:
+        state = "up"
+    if state != "stopped" and age > proxy_stale_after(info):
+        state = "gone"
+    sessions = info.info.get("sessions", "")
+    return ProxyRow(
+        site=info.site,
+        proxy=info.info.get("host") or info.instance.split("/", 1)[0],
+        listen=info.info.get("listen", ""),
+        sessions=int(sessions) if sessions.isdigit() else None,
+        state=state,
+        last_seen=round(age, 1),
+    )
+
+
+def collect_proxies(store: MusicStore) -> list[ProxyRow]:
+    """One row per proxy whose record is in the store (see the module docstring)."""
+    now = time.time()
+    return [proxy_row(p, now) for p in store.list_proxies()]

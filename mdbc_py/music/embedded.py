@@ -52,6 +52,7 @@ from mdbc_py.music.model import (
     LogRecord,
     NewEntry,
     OwnerChange,
+    ProxyInfo,
     RangeInfo,
     RangeState,
     SiteInfo,
@@ -592,6 +593,37 @@ class EmbeddedStore(MusicStore):
             conn.execute(
                 "DELETE FROM leases WHERE range_name = ? AND holder = ?", (range_name, site)
             )
+
+    # -- proxies --------------------------------------------------------------
+
+    def proxy_heartbeat(self, site: str, instance: str, info: dict[str, str], ttl: float) -> None:
+        """Record proxy ``instance`` of ``site`` alive now; drop every record past its ttl."""
+        site = self._site_name(site)
+        if not isinstance(instance, str) or not instance:
+            raise TypeError(f"instance must be a non-empty str, not {instance!r}")
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
+            raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
+        text = _info_json(info)
+        with self._transaction(f"heartbeat of a proxy of site {site!r}", write=True) as conn:
+            now = time.time()
+            conn.execute("DELETE FROM proxies WHERE expires_at <= ?", (now,))
+            conn.execute(
+                "INSERT INTO proxies (site, instance, heartbeat_at, expires_at, info) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (site, instance) DO UPDATE SET "
+                "heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at, "
+                "info = excluded.info",
+                (site, instance, now, now + ttl, text),
+            )
+
+    def list_proxies(self) -> list[ProxyInfo]:
+        """Proxies whose record has not expired, by site and instance."""
+        with self._transaction("listing proxies", write=False) as conn:
+            rows = conn.execute(
+                "SELECT site, instance, heartbeat_at, info FROM proxies WHERE expires_at > ? "
+                "ORDER BY site, instance",
+                (time.time(),),
+            ).fetchall()
+        return [ProxyInfo(site, inst, beat, json.loads(info)) for site, inst, beat, info in rows]
 
     # -- one agent per site ------------------------------------------------
 

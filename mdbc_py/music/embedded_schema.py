@@ -83,6 +83,18 @@ TABLES: tuple[str, ...] = (
         expires_at  REAL NOT NULL
     )
     """,
+    # Running proxies (not sites: they never count for trimming); a row is
+    # live until expires_at, renewed by every heartbeat.
+    """
+    CREATE TABLE IF NOT EXISTS proxies (
+        site         TEXT NOT NULL,
+        instance     TEXT NOT NULL,
+        heartbeat_at REAL NOT NULL,
+        expires_at   REAL NOT NULL,
+        info         TEXT NOT NULL,
+        PRIMARY KEY (site, instance)
+    )
+    """,
     """
     CREATE TABLE IF NOT EXISTS settings (
         name   TEXT PRIMARY KEY,

@@ -91,6 +91,21 @@ class SiteInfo:
 
 
 @dataclass(frozen=True)
+class ProxyInfo:
+    """One ``mdbc proxy`` process as its last heartbeat describes it.
+
+    ``instance`` names the process (host and listen address), ``info`` its
+    state at that heartbeat (``listen``, ``sessions``, ``state``: up,
+    draining or stopped; ``interval``: seconds between its heartbeats).
+    """
+
+    site: str
+    instance: str
+    heartbeat_at: float
+    info: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Lease:
     """Who holds a range's lease, for which epoch, and until when (store clock).
 

@@ -34,6 +34,7 @@ from mdbc_py.music.model import (
     LogRecord,
     NewEntry,
     OwnerChange,
+    ProxyInfo,
     RangeInfo,
     RangeState,
     SiteInfo,
@@ -303,6 +304,22 @@ class MusicStore(abc.ABC):
     @abc.abstractmethod
     def reset_applied(self, site: str, range_name: str, seq: int) -> None:
         """Set a site's position to ``seq`` even if lower (after a resync from a snapshot)."""
+
+    # -- proxies ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def proxy_heartbeat(self, site: str, instance: str, info: dict[str, str], ttl: float) -> None:
+        """Record that proxy ``instance`` of ``site`` is alive now, with its whole ``info``.
+
+        The record lives ``ttl`` seconds past its last heartbeat, then is
+        gone: a proxy that died leaves no permanent trace, and nothing has
+        to clean up after it. Proxies are not sites: they never count for
+        trimming or failover.
+        """
+
+    @abc.abstractmethod
+    def list_proxies(self) -> list[ProxyInfo]:
+        """The proxies whose last heartbeat is younger than its ``ttl``, by site and instance."""
 
     # -- settings -----------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The series an agent (and a driver process) exports, read from the collectors, not written down.
+"""The series an agent, a driver process or a proxy exports, read from the collectors.
 
 A labelled collector exports no sample until its first ``labels()`` call, so
 a scrape cannot list every series. The families of ``AgentMetrics`` can: each
@@ -74,6 +74,13 @@ def driver_families() -> list[MetricFamily]:
     from mdbc_py.core.commit_metrics import DriverMetrics
 
     return families(DriverMetrics(CollectorRegistry()))
+
+
+def proxy_families() -> list[MetricFamily]:
+    """The families ``mdbc proxy`` exports (``mdbc_py.proxy.metrics``)."""
+    from mdbc_py.proxy.metrics import ProxyMetrics
+
+    return families(ProxyMetrics("example"))
 
 
 def agent_series() -> set[str]:

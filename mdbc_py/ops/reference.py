@@ -5,8 +5,8 @@ enforces) and their defaults from parsing a minimal configuration, so a key
 added, renamed or given a new default shows here the next time the reference
 is generated; only the one-line meanings are written by hand, and
 ``tests/deploy/test_docs.py`` fails when a key has none or a meaning names a
-key the code no longer knows. The metrics come from ``AgentMetrics`` and
-``DriverMetrics`` themselves.
+key the code no longer knows. The metrics come from ``AgentMetrics``,
+``DriverMetrics`` and ``ProxyMetrics`` themselves.
 
     python -m mdbc_py.ops.reference docs/operations.md    # rewrite the generated parts
 """
@@ -21,7 +21,12 @@ from typing import Any
 
 from mdbc_py import config
 from mdbc_py.errors import ConfigError
-from mdbc_py.ops.metric_names import MetricFamily, agent_families, driver_families
+from mdbc_py.ops.metric_names import (
+    MetricFamily,
+    agent_families,
+    driver_families,
+    proxy_families,
+)
 
 MEANINGS: dict[str, dict[str, str]] = {
     "top level": {
@@ -221,10 +226,16 @@ def driver_metrics_reference() -> str:
     return metrics_reference(driver_families())
 
 
+def proxy_metrics_reference() -> str:
+    """A Markdown table of every series ``mdbc proxy`` exports."""
+    return metrics_reference(proxy_families())
+
+
 SECTIONS = {
     "config": config_reference,
     "metrics": metrics_reference,
     "driver_metrics": driver_metrics_reference,
+    "proxy_metrics": proxy_metrics_reference,
 }
 MARKER = re.compile(
     r"(<!-- BEGIN GENERATED: (\w+) .*?-->\n)(.*?)(<!-- END GENERATED: \2 -->)", re.S

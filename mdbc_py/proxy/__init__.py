@@ -11,7 +11,10 @@ its range is refused. Run one proxy per site::
 and point the client at it (a JDBC URL changes only its host and port:
 ``jdbc:mariadb://127.0.0.1:3307/requestdb``). Options: ``--max-sessions``
 (default 256), ``--drain-seconds`` (default 10: on SIGTERM, how long open
-transactions may still finish). The client logs in with its own MariaDB
+transactions may still finish), ``--metrics-listen [HOST:]PORT`` (Prometheus
+``/metrics``, ``/health``, ``/health/live``), ``--heartbeat-seconds``
+(default 2: its health check and its line in ``mdbc status``; see
+docs/operations.md). The client logs in with its own MariaDB
 account (the handshake passes through); that account also needs the
 privileges of the commit path, as for the driver: ``mdbc_stage_<db>`` and
 ``mdbc.applied`` (see ``deploy/grant-mdbc.sql``).
@@ -26,7 +29,9 @@ How it works (modules):
 - :mod:`.relay`: reading one response and relaying it;
 - :mod:`.session`: one client's commands and transaction tracking;
 - :mod:`.commit`: the commit core on that session;
-- :mod:`.server`: listener, threads, limits, drain.
+- :mod:`.server`: listener, threads, limits, drain;
+- :mod:`.metrics`: sessions, statements, commits and errors for Prometheus;
+- :mod:`.monitor`: the database check, the heartbeat in the store, ``/health``.
 
 What this version supports, and refuses (each refusal is an ERR packet
 whose message says what to do):

@@ -76,6 +76,8 @@ class Finished:
     packet: wire.Packet
     repaired: bool = False
     lost: bool = False
+    range_name: str | None = None
+    """The range whose log took the entry; None when nothing was logged."""
 
 
 def run_batch(s: Session, statements: list[str]) -> list[wire.Packet]:
@@ -131,8 +133,13 @@ def commit(s: Session, final_sql: str) -> Finished:
 
     Raises the mdbc error of a refused or failed commit, after rolling the
     transaction back (nothing of it exists anywhere then), except
-    ``LogDivergedError`` (the site is marked needs-resync).
+    ``LogDivergedError`` (the site is marked needs-resync). The session's
+    observer counts the outcome and times it.
     """
+    return s.observer.commit(s.tx.range_name, lambda: _commit(s, final_sql))
+
+
+def _commit(s: Session, final_sql: str) -> Finished:
     tx = s.tx
     restore = False
     try:
@@ -187,7 +194,9 @@ def commit(s: Session, final_sql: str) -> Finished:
             exc,
         )
         core.repair_from_log(s.site.connect_kwargs(), seq, payload)
-        return Finished(wire.ok_packet(0, s.ok_status()), repaired=True, lost=True)
+        return Finished(
+            wire.ok_packet(0, s.ok_status()), repaired=True, lost=True, range_name=range_name
+        )
     cleaned = len(taken.cleanup)
     for i, packet in enumerate(results):
         if packet.is_err:
@@ -208,7 +217,7 @@ def commit(s: Session, final_sql: str) -> Finished:
             if restore:
                 restore_charset(s)
             core.repair_from_log(s.site.connect_kwargs(), seq, payload)
-            return Finished(wire.ok_packet(0, s.ok_status()), repaired=True)
+            return Finished(wire.ok_packet(0, s.ok_status()), repaired=True, range_name=range_name)
         if i < cleaned:
             count = wire.parse_ok(packet.payload).affected_rows
             if count != taken.expected[i]:
@@ -221,7 +230,7 @@ def commit(s: Session, final_sql: str) -> Finished:
                     count,
                     taken.expected[i],
                 )
-    return Finished(results[-1])
+    return Finished(results[-1], range_name=range_name)
 
 
 def diverged(s: Session, range_name: str, seq: int, txid: str) -> None:

@@ -36,7 +36,7 @@ class Relay:
 
     def reply(self, packet: wire.Packet) -> None:
         """Queue ``packet`` for the client, renumbered."""
-        out = wire.Packet(self.cseq, packet.payload)
+        out = packet if packet.seq == self.cseq else wire.Packet(self.cseq, packet.payload)
         self.client.queue(out)
         self.cseq = out.next_seq
 

@@ -11,6 +11,12 @@ Stopping (SIGTERM in ``mdbc proxy``): the listener closes, idle sessions
 end at once, a session with a transaction open may finish it for
 ``drain_seconds``; then every remaining session is cut (its backend session
 closes and the server rolls its transaction back: nothing of it is logged).
+
+Operations: the server owns its :class:`~.metrics.ProxyMetrics` (sessions
+counted here, statements, commits and errors by the sessions) and a
+:class:`~.monitor.Monitor` that checks the database, heartbeats the store
+every ``heartbeat_seconds`` (``mdbc status`` lists the proxy) and answers
+``/health``; ``mdbc proxy --metrics-listen`` serves both.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from mdbc_py.core.runtime import Runtime
 from mdbc_py.errors import ConfigError
 from mdbc_py.proxy import errors as perr
 from mdbc_py.proxy import wire
+from mdbc_py.proxy.metrics import ProxyMetrics
+from mdbc_py.proxy.monitor import Monitor
 from mdbc_py.proxy.session import Session
 
 log = logging.getLogger(__name__)
@@ -41,6 +49,8 @@ class ProxySettings:
     port: int = 3307
     max_sessions: int = 256
     drain_seconds: float = 10.0
+    heartbeat_seconds: float = 2.0
+    """How often the monitor checks the database and heartbeats the store."""
 
 
 class ProxyServer:
@@ -69,6 +79,8 @@ class ProxyServer:
         self._lock = threading.Lock()
         self._sessions: dict[Session, threading.Thread] = {}
         self._stopped = threading.Event()
+        self.metrics = ProxyMetrics(self.site.name, cfg.ranges)
+        self.monitor = Monitor(self, self.settings.heartbeat_seconds)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -81,6 +93,11 @@ class ProxyServer:
     def session_count(self) -> int:
         with self._lock:
             return len(self._sessions)
+
+    @property
+    def accepting(self) -> bool:
+        """True while the listener takes new clients."""
+        return self._accepter is not None and self._accepter.is_alive()
 
     def start(self) -> tuple[str, int]:
         """Bind, listen and accept in a background thread; return the address."""
@@ -101,6 +118,7 @@ class ProxyServer:
             target=self._accept_loop, name="mdbc-proxy-accept", daemon=True
         )
         self._accepter.start()
+        self.monitor.start()
         log.info("mdbc proxy for site %s listening on %s:%d", self.site.name, *self.address)
         return self.address
 
@@ -126,13 +144,17 @@ class ProxyServer:
                         self.runtime,
                         self.stopping,
                         self._stop_r,
+                        self.metrics,
                         routing=self.cfg.mode == "route",
                     )
                     thread = threading.Thread(
                         target=self._run, args=(session,), daemon=True, name="mdbc-proxy-session"
                     )
                     self._sessions[session] = thread
+                    self.metrics.sessions.labels(self.site.name).inc()
+                    self.metrics.sessions_open.labels(self.site.name).inc()
             if full:
+                self.metrics.error("TooManySessions", perr.ER_CON_COUNT_ERROR)
                 self._refuse(
                     sock,
                     perr.ER_CON_COUNT_ERROR,
@@ -154,6 +176,7 @@ class ProxyServer:
         finally:
             with self._lock:
                 self._sessions.pop(session, None)
+                self.metrics.sessions_open.labels(self.site.name).dec()
 
     def stop(self, drain_seconds: float | None = None) -> None:
         """Stop accepting, let open transactions finish (bounded), then cut the rest."""
@@ -162,12 +185,18 @@ class ProxyServer:
             return
         drain = self.settings.drain_seconds if drain_seconds is None else drain_seconds
         self.stopping.set()
+        self.metrics.draining.labels(self.site.name).set(1)
+        self.monitor.wake()
         os.write(self._stop_w, b"x")
         if self._listener is not None:
             with contextlib.suppress(OSError):
                 self._listener.close()
         if self._accepter is not None:
             self._accepter.join()
+        with self._lock:
+            waiting = list(self._sessions)
+        for session in waiting:  # idle sessions end now (they wait in recv, not select)
+            session.wake_if_idle()
         deadline = time.monotonic() + drain
         while self.session_count and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -186,6 +215,7 @@ class ProxyServer:
             thread.join(timeout=5.0)
         os.close(self._stop_r)
         os.close(self._stop_w)
+        self.monitor.stop()
         self._stopped.set()
         log.info("mdbc proxy for site %s stopped", self.site.name)
 

@@ -53,6 +53,7 @@ from mdbc_py.proxy import backend as backend_mod
 from mdbc_py.proxy import commit as commit_mod
 from mdbc_py.proxy import errors as perr
 from mdbc_py.proxy import handshake, route, wire
+from mdbc_py.proxy.metrics import ProxyMetrics
 from mdbc_py.proxy.relay import Relay
 from mdbc_py.sql import Kind, Statement, TableRef, Tcl, classify
 from mdbc_py.sql.keys import missing_primary_key
@@ -80,6 +81,7 @@ class Session:
         runtime: Runtime,
         stopping: threading.Event,
         stop_fd: int,
+        observer: ProxyMetrics | None = None,
         routing: bool = False,
     ) -> None:
         self.client_sock = client_sock
@@ -109,6 +111,8 @@ class Session:
         self.last_prepared: int | None = None
         self.close_after = False
         self.closed = False
+        self.observer = observer if observer is not None else ProxyMetrics(site.name)
+        """Where statements, commits and the proxy's own errors are counted."""
 
     # -- state --------------------------------------------------------------------
 
@@ -179,6 +183,7 @@ class Session:
                 self.backend_sock = backend_mod.open_socket(self.site)
         except backend_mod.BackendUnavailableError as exc:
             log.warning("%s", exc)
+            self.observer.error(type(exc).__name__, perr.ER_UNKNOWN_ERROR)
             self.client.send(wire.err_packet_pre41(0, perr.ER_UNKNOWN_ERROR, str(exc)))
             return False
         self.backend = wire.PacketStream(self.backend_sock, "backend")
@@ -261,12 +266,30 @@ class Session:
         log.debug("route: login of %s moved to site %s, the owner", login.user, site.name)
         return greeting, login.with_auth(answer.payload, plugin)
 
+    def wake_if_idle(self) -> None:
+        """The proxy stops: wake this session from its wait if no transaction is open.
+
+        Shutting the reading side ends the ``recv`` the session blocks in
+        (see :meth:`_wait_for_command`); a transaction that opens at that very
+        instant may be cut with it (rolled back, nothing logged).
+        """
+        if not self.in_transaction:
+            with contextlib.suppress(OSError):
+                self.client_sock.shutdown(socket.SHUT_RD)
+
     def _wait_for_command(self) -> bool:
         """Wait for the client's next command; False when the proxy stops this session.
 
         A stopping proxy ends idle sessions at once; a session with a
         transaction open keeps serving it until the drain deadline cuts it.
+        Until the stop, the wait is the ``recv`` itself (one system call per
+        command, not select and recv): the stop wakes idle sessions through
+        :meth:`wake_if_idle`.
         """
+        if not self.client.buffered() and not self.stopping.is_set():
+            if self.client.fill():
+                return True
+            return not self.stopping.is_set()  # the client left (read_packet says so), or a stop
         while not self.client.buffered():
             watch = (
                 [self.client_sock] if self.stopping.is_set() else [self.client_sock, self.stop_fd]
@@ -289,6 +312,7 @@ class Session:
                     return
             except wire.ConnectionClosed as exc:
                 if exc.peer == "backend":  # tell the client why, if it still listens
+                    self.observer.error("BackendConnectionLost", perr.ER_UNKNOWN_ERROR)
                     with contextlib.suppress(wire.ConnectionClosed):
                         self.relay.answer(wire.err_packet(0, perr.ER_UNKNOWN_ERROR, "08S01",
                             f"the proxy lost its database session ({exc.detail}); any open "
@@ -296,6 +320,7 @@ class Session:
                 raise
             except Exception as exc:
                 answer = perr.to_client(exc)
+                self.observer.error(type(exc).__name__, answer.errno)
                 if not isinstance(exc, perr.RefusedError | pymysql.err.Error):
                     log.exception("unexpected error serving a command")
                 self.relay.answer(wire.err_packet(0, answer.errno, answer.sqlstate, answer.message))
@@ -451,6 +476,7 @@ class Session:
 
     def _statement(self, stmt: Statement, text: str | None, packet: wire.Packet) -> None:
         """Serve one statement sent as text (``text``) or as a prepared execute."""
+        self.observer.statement(stmt.kind)
         if stmt.tcl is Tcl.XA:
             raise perr.refused(
                 "XA transactions are not supported through mdbc proxy (a prepared XA branch "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import socket
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_CHUNK = 0xFFFFFF
 
@@ -85,9 +86,12 @@ class ConnectionClosed(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True)
-class Packet:
-    """One logical packet: the sequence id of its first physical packet, and its payload."""
+class Packet(NamedTuple):
+    """One logical packet: the sequence id of its first physical packet, and its payload.
+
+    A named tuple, not a frozen dataclass: the relay makes one per packet it
+    forwards, and a tuple is made several times faster.
+    """
 
     seq: int
     payload: bytes
@@ -118,6 +122,8 @@ class Packet:
 
 def frame(seq: int, payload: bytes) -> bytes:
     """The bytes of a logical packet on the wire, split into physical packets."""
+    if len(payload) < MAX_CHUNK:  # one physical packet: the header is one int
+        return (len(payload) | (seq % 256) << 24).to_bytes(4, "little") + payload
     parts = []
     offset = 0
     while True:
@@ -149,6 +155,10 @@ class PacketStream:
         """True if bytes are already buffered (the next read does not wait)."""
         return self._pos < len(self._buf)
 
+    def fill(self) -> bool:
+        """Wait for more bytes (one ``recv``); False at end of stream."""
+        return self._fill()
+
     def _fill(self) -> bool:
         try:
             data = self.sock.recv(262144)
@@ -179,6 +189,15 @@ class PacketStream:
 
     def read_packet(self) -> Packet:
         """The next logical packet (physical parts joined)."""
+        if self._pos >= len(self._buf) and not self._fill():
+            raise ConnectionClosed(self.peer, "end of stream")
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos >= 4:  # the usual case: a whole small packet is buffered
+            length = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
+            end = pos + 4 + length
+            if length < MAX_CHUNK and end <= len(buf):
+                self._pos = end
+                return Packet(buf[pos + 3], bytes(buf[pos + 4 : end]))
         parts = []
         first_seq = -1
         while True:
@@ -279,7 +298,10 @@ def status_of(packet: Packet) -> int | None:
             int(struct.unpack_from("<H", packet.payload, 3)[0]) if len(packet.payload) >= 5 else 0
         )
     if packet.is_ok and len(packet.payload) >= 7:
-        return parse_ok(packet.payload).status
+        payload = packet.payload
+        if payload[1] < 0xFB and payload[2] < 0xFB:  # both counts in one byte: status at 3
+            return int(payload[3] | payload[4] << 8)
+        return parse_ok(payload).status
     return None
 
 

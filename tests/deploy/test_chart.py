@@ -212,7 +212,14 @@ def test_an_existing_secret_replaces_the_rendered_one(helm: str) -> None:
     [
         ([], "set `site`"),
         (["--set", "site=dc9"], 'site "dc9" is not one of the configured sites (dc1, dc2, dc3)'),
-        (["--set", "site=dc1", "--set", "proxy.enabled=true"], "proxy is not part of this"),
+        (
+            ["--set", "site=dc1", "--set", "proxy.enabled=true", "--set", "proxy.mode=route"],
+            'proxy.mode "route": mdbc proxy supports master-slave only',
+        ),
+        (
+            ["--set", "site=dc1", "--set", "proxy.enabled=true", "--set", "proxy.drainSeconds=60"],
+            "proxy.terminationGracePeriodSeconds 30 is too short",
+        ),
         (
             ["--set", "site=dc1", "--set", "ranges.requestdb.initialOwner=dc7"],
             'ranges.requestdb.initialOwner "dc7" is not one of the configured sites',

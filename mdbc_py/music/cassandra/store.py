@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
-from cassandra import ConsistencyLevel, Unauthorized
+from cassandra import ConsistencyLevel, InvalidRequest, Unauthorized
 from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.query import (
     UNSET_VALUE,
@@ -51,6 +51,7 @@ from mdbc_py.errors import (
     CommitOutcomeUnknownError,
     FencedError,
     StorePermissionError,
+    StoreSchemaError,
     StoreUnavailableError,
     TrimmedError,
     UnknownRangeError,
@@ -65,6 +66,7 @@ from mdbc_py.music.model import (
     LogRecord,
     NewEntry,
     OwnerChange,
+    ProxyInfo,
     RangeInfo,
     RangeState,
     SiteInfo,
@@ -938,6 +940,42 @@ class CassandraStore(MusicStore):
             "releasing a lease",
             "DELETE FROM {ks}.leases WHERE range = ? IF holder = ?",
             (range_name, site),
+        )
+
+    # -- proxies ----------------------------------------------------------------------
+
+    def _proxies(self, what: str, cql: str, params: Sequence[Any] = ()) -> Any:
+        """A statement on the proxies table, which a keyspace of an older mdbc_py lacks."""
+        try:
+            return self._exec(what, cql, params)
+        except InvalidRequest as exc:
+            if "proxies" not in str(exc):
+                raise
+            raise with_facts(
+                StoreSchemaError(
+                    f"the store's keyspace {self.keyspace!r} has no table 'proxies' (it was "
+                    "created by an older mdbc_py): run 'mdbc init' once to add it; nothing "
+                    "was written"
+                ),
+                table="proxies",
+            ) from None
+
+    def proxy_heartbeat(self, site: str, instance: str, info: dict[str, str], ttl: float) -> None:
+        site = _site_name(site)
+        self._proxies(
+            "a proxy's heartbeat",
+            "INSERT INTO {ks}.proxies (site, instance, heartbeat_at, info) "
+            "VALUES (?, ?, toTimestamp(now()), ?) USING TTL ?",
+            (site, instance, info, max(1, math.ceil(ttl))),
+        )
+
+    def list_proxies(self) -> list[ProxyInfo]:
+        rows = self._proxies(
+            "listing proxies", "SELECT site, instance, heartbeat_at, info FROM {ks}.proxies"
+        )
+        return sorted(
+            (ProxyInfo(r.site, r.instance, _ts(r.heartbeat_at), dict(r.info or {})) for r in rows),
+            key=lambda p: (p.site, p.instance),
         )
 
     # -- one agent per site ------------------------------------------------------
