@@ -213,8 +213,8 @@ def test_an_existing_secret_replaces_the_rendered_one(helm: str) -> None:
         ([], "set `site`"),
         (["--set", "site=dc9"], 'site "dc9" is not one of the configured sites (dc1, dc2, dc3)'),
         (
-            ["--set", "site=dc1", "--set", "proxy.enabled=true", "--set", "proxy.mode=route"],
-            'proxy.mode "route": mdbc proxy supports master-slave only',
+            ["--set", "site=dc1", "--set", "proxy.enabled=true", "--set", "proxy.mode=migrate"],
+            'proxy.mode "migrate": mdbc proxy supports master-slave',
         ),
         (
             ["--set", "site=dc1", "--set", "proxy.enabled=true", "--set", "proxy.drainSeconds=60"],

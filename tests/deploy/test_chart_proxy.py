@@ -152,14 +152,6 @@ def test_the_proxy_runs_in_either_of_its_modes(helm: str, passwords: Path, mode:
     assert {e["name"]: e.get("value") for e in container["env"]}["MDBC_MODE"] == mode
 
 
-def test_a_mode_the_proxy_does_not_support_is_refused(helm: str, passwords: Path) -> None:
-    example, site = CASES[0]
-    proc = template(helm, "-f", str(example), "-f", str(passwords), "--set", f"site={site}", *ON,
-                    "--set", "proxy.mode=migrate")  # fmt: skip
-    assert proc.returncode != 0
-    assert 'proxy.mode "migrate"' in proc.stderr
-
-
 def test_lint_and_yamllint_with_the_proxy(helm: str, passwords: Path, tmp_path: Path) -> None:
     yamllint = tool("yamllint")
     for example, site in CASES:
