@@ -44,6 +44,7 @@ from mdbc_py.errors import (
 from mdbc_py.log import DdlStatement
 from mdbc_py.log.chunks import check_size
 from mdbc_py.music import NewEntry
+from mdbc_py.music.group_commit import Ticket
 from mdbc_py.proxy import wire
 from mdbc_py.sql import TableRef
 
@@ -136,10 +137,26 @@ def commit(s: Session, final_sql: str) -> Finished:
     ``LogDivergedError`` (the site is marked needs-resync). The session's
     observer counts the outcome and times it.
     """
-    return s.observer.commit(s.tx.range_name, lambda: _commit(s, final_sql))
+    return s.observer.commit(s.tx.range_name, lambda: _announced(s, final_sql))
 
 
-def _commit(s: Session, final_sql: str) -> Finished:
+def _announced(s: Session, final_sql: str) -> Finished:
+    """``_commit``, announced to the group committer before the rows are read.
+
+    A concurrent leader then waits for this entry and carries it in the
+    same append (see :mod:`mdbc_py.music.group_commit`).
+    """
+    committer = s.runtime.committer
+    range_name = s.tx.range_name if s.tx.has_writes else None
+    ticket = committer.announce(range_name) if range_name is not None else None
+    try:
+        return _commit(s, final_sql, ticket)
+    finally:
+        if ticket is not None:
+            committer.withdraw(ticket)
+
+
+def _commit(s: Session, final_sql: str, ticket: Ticket | None) -> Finished:
     tx = s.tx
     restore = False
     try:
@@ -171,7 +188,7 @@ def _commit(s: Session, final_sql: str) -> Finished:
             restore_charset(s)
         raise
     try:
-        seq = s.runtime.committer.append(range_name, epoch, entry)
+        seq = s.runtime.committer.append(range_name, epoch, entry, ticket)
     except BaseException as exc:
         rollback(s)
         if restore:
