@@ -133,10 +133,15 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="session")
 def three_node_cassandra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A separate 3-node Cassandra cluster (127.0.0.21-23) for quorum and failure tests."""
+    """A separate 3-node Cassandra cluster (127.0.0.21-23) for quorum and failure tests.
+
+    Secure under ``MDBC_TEST_SECURE=1`` as the session sandbox is; its role
+    gets the keyspace of the RF=3 store tests.
+    """
     box = Sandbox(tmp_path_factory.mktemp("three"), say=_say)
     try:
-        box.up(sites=0, cassandra_nodes=3, first_ip=THREE_NODE_IP)
+        box.up(sites=0, cassandra_nodes=3, first_ip=THREE_NODE_IP, secure=SECURE)
+        box.grant_keyspaces(["mdbc_rf3"])
     except SandboxError as exc:  # up() has already stopped what it started
         unavailable(str(exc))
     yield box

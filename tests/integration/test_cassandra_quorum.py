@@ -23,8 +23,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture()
 def session(three_nodes: Sandbox) -> Iterator[Session]:
     hosts = [s.address.split(":")[0] for s in three_nodes.status()]
-    cluster = Cluster(
-        hosts, port=9042, reconnection_policy=ConstantReconnectionPolicy(0.5), connect_timeout=3
+    cluster = Cluster(  # as the admin: it creates a keyspace of its own
+        hosts,
+        port=9042,
+        reconnection_policy=ConstantReconnectionPolicy(0.5),
+        connect_timeout=3,
+        **three_nodes.cassandra_admin_options(),
     )
     sess = cluster.connect()
     sess.execute(
