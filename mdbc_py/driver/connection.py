@@ -32,7 +32,7 @@ from pymysql.cursors import Cursor
 from mdbc_py import capture, errors
 from mdbc_py.capture.collect import Taken
 from mdbc_py.config import Config, SiteConfig, load
-from mdbc_py.core import apply, ownership, positions
+from mdbc_py.core import apply, ownership, positions, write_check
 from mdbc_py.core import commit as commit_path
 from mdbc_py.core import commit_metrics as driver_metrics
 from mdbc_py.core.runtime import Runtime
@@ -41,16 +41,14 @@ from mdbc_py.driver.raw_session import RawSession
 from mdbc_py.errors import (
     CommitOutcomeUnknownError,
     ConfigError,
-    CrossRangeError,
     FailoverError,
     FencedError,
     LogDivergedError,
-    NotOwnerError,
     StoreUnavailableError,
 )
 from mdbc_py.log import DdlStatement
 from mdbc_py.log.chunks import check_size
-from mdbc_py.music import RangeInfo, RangeState
+from mdbc_py.music import RangeInfo
 from mdbc_py.music.group_commit import GroupCommitter, Ticket
 from mdbc_py.sql import Kind, Statement, TableRef, Tcl, classify
 from mdbc_py.sql.keys import missing_primary_key
@@ -363,56 +361,34 @@ class Connection:
         """Check a statement before it is sent; return the range it writes, if any.
 
         Raises (and sends nothing) for a cross-range transaction, a write at a
-        site that does not own the range, or a range in a change of owner.
+        site that does not own the range, or a range in a change of owner
+        (:func:`mdbc_py.core.write_check.check_write`, shared with the proxy).
         """
-        if stmt.kind is Kind.UNKNOWN and not stmt.written:
-            return None
-        ranges = self.runtime.ranges.ranges_written(stmt, temporary=self._temp_tables)
-        if not ranges:
-            return None
-        if len(ranges) > 1 or (self._tx.range_name and self._tx.range_name not in ranges):
-            names = sorted(ranges | ({self._tx.range_name} if self._tx.range_name else set()))
-            raise CrossRangeError(
-                f"this transaction would span ranges {', '.join(names)}: each range has its own "
-                "log and owner, so one transaction must stay in one; put the tables in one "
-                "range in mdbc.toml or split the transaction (nothing was executed)"
-            )
-        range_name = next(iter(ranges))
-        self._require_owner(range_name)
-        if stmt.kind is not Kind.DDL:
+        range_name = write_check.check_write(
+            self.runtime,
+            self.site.name,
+            stmt,
+            self._tx,
+            self._temp_tables,
+            here="this connection is",
+            elsewhere=lambda owner: f'send writes to {owner!r}, or set mode = "route"',
+            on_epoch_change="roll back and retry",
+            reroute=self._reroute if self.mode == "route" else None,
+        )
+        if range_name is not None and stmt.kind is not Kind.DDL:
             self._require_captured(stmt, range_name)
         return range_name
+
+    def _reroute(self, range_name: str, info: RangeInfo) -> str:
+        """Mode route: move this connection to the owner; return where it is now."""
+        self._follow(str(info.owner))
+        return self.site.name
 
     def _require_captured(self, stmt: Statement, range_name: str) -> None:
         """Refuse a write to a range table without capture: it would not be replicated."""
         ownership.require_captured(
             self.runtime, self.site.name, self._raw, stmt, range_name, self._temp_tables
         )
-
-    def _require_owner(self, range_name: str) -> None:
-        info = self.runtime.owner(range_name)
-        if info.owner != self.site.name or info.state is not RangeState.OPEN:
-            info = self.runtime.owner(range_name, fresh=True)
-        if info.state is not RangeState.OPEN and not self._tx.has_writes:
-            info = self._wait_open(range_name, info)
-        if info.owner != self.site.name and self.mode == "route" and info.owner:
-            self._follow(info.owner)
-        if info.owner != self.site.name:
-            raise NotOwnerError(
-                f"range {range_name!r} is owned by site {info.owner!r} (epoch {info.epoch}), "
-                f"not by {self.site.name!r} where this connection is: send writes to "
-                f'{info.owner!r}, or set mode = "route" (nothing was executed)'
-            )
-        if self._tx.epoch is not None and self._tx.epoch != info.epoch:
-            raise FailoverError(
-                f"range {range_name!r} changed epoch from {self._tx.epoch} to {info.epoch} "
-                "during this transaction; roll back and retry"
-            )
-        self._tx.epoch = info.epoch
-
-    def _wait_open(self, range_name: str, info: RangeInfo) -> RangeInfo:
-        """Before a transaction's first write, wait out a change of owner (bounded)."""
-        return ownership.wait_open(self.runtime, range_name, info)
 
     def start_write(self, stmt: Statement, range_name: str | None) -> None:
         """Record a write that is about to run; wrap it if in autocommit mode."""

@@ -44,11 +44,11 @@ from pymysql.connections import Connection as RawConnection
 
 from mdbc_py import capture
 from mdbc_py.config import SiteConfig
-from mdbc_py.core import ownership
+from mdbc_py.core import ownership, write_check
 from mdbc_py.core.runtime import Runtime
 from mdbc_py.core.transaction import Transaction
-from mdbc_py.errors import CrossRangeError, FailoverError, NotOwnerError, StoreUnavailableError
-from mdbc_py.music import RangeInfo, RangeState
+from mdbc_py.errors import FailoverError, StoreUnavailableError
+from mdbc_py.music import RangeInfo
 from mdbc_py.proxy import backend as backend_mod
 from mdbc_py.proxy import commit as commit_mod
 from mdbc_py.proxy import errors as perr
@@ -607,25 +607,35 @@ class Session:
     def _before_write(self, stmt: Statement) -> str | None:
         """The range a write changes, checked: one range, owned here, captured.
 
-        Raises (and nothing is sent) like the driver's ``before_statement``.
+        Raises (and nothing is sent) like the driver's ``before_statement``:
+        both run :func:`mdbc_py.core.write_check.check_write`.
         """
-        if stmt.kind is Kind.UNKNOWN and not stmt.written:
-            return None
-        ranges = self.runtime.ranges.ranges_written(stmt, temporary=self.temp_tables)
-        if not ranges:
-            return None
-        if len(ranges) > 1 or (self.tx.range_name and self.tx.range_name not in ranges):
-            names = sorted(ranges | ({self.tx.range_name} if self.tx.range_name else set()))
-            raise CrossRangeError(
-                f"this transaction would span ranges {', '.join(names)}: each range has its own "
-                "log and owner, so one transaction must stay in one; put the tables in one "
-                "range in mdbc.toml or split the transaction (nothing was executed)"
-            )
-        range_name = next(iter(ranges))
-        self._require_owner(range_name)
-        if stmt.kind is not Kind.DDL:
+        range_name = write_check.check_write(
+            self.runtime,
+            self.site.name,
+            stmt,
+            self.tx,
+            self.temp_tables,
+            here="this proxy runs",
+            elsewhere=lambda owner: f"send writes to the proxy of {owner!r}",
+            on_epoch_change=(
+                "the session is closed and the transaction rolled back: reconnect and retry"
+            ),
+            reroute=self._reroute if self.routing else None,
+        )
+        if range_name is not None and stmt.kind is not Kind.DDL:
             self._require_captured(stmt, range_name)
         return range_name
+
+    def _reroute(self, range_name: str, info: RangeInfo) -> str:
+        """Mode route: a write to the session's own range, now owned elsewhere, cuts it.
+
+        A range other than the session database's is not followed: the write
+        is refused as at any non-owner.
+        """
+        if range_name == route.range_of_db(self.runtime, self.current_db):
+            self._moved(range_name, info)
+        return self.site.name
 
     def _check_route(self) -> None:
         """Mode route, before a statement outside a transaction: still at the owner?
@@ -651,35 +661,6 @@ class Session:
             f"transaction rolled back (nothing of it was logged); reconnect and retry: mode "
             f"route sends the new session to {info.owner!r}"
         )
-
-    def _require_owner(self, range_name: str) -> None:
-        info = self.runtime.owner(range_name)
-        if info.owner != self.site.name or info.state is not RangeState.OPEN:
-            info = self.runtime.owner(range_name, fresh=True)
-        if info.state is not RangeState.OPEN and not self.tx.has_writes:
-            info = self._wait_open(range_name, info)
-        if (
-            self.routing
-            and info.owner != self.site.name
-            and range_name == route.range_of_db(self.runtime, self.current_db)
-        ):
-            self._moved(range_name, info)
-        if info.owner != self.site.name:
-            raise NotOwnerError(
-                f"range {range_name!r} is owned by site {info.owner!r} (epoch {info.epoch}), "
-                f"not by {self.site.name!r} where this proxy runs: send writes to the proxy "
-                f"of {info.owner!r} (nothing was executed)"
-            )
-        if self.tx.epoch is not None and self.tx.epoch != info.epoch:
-            raise FailoverError(
-                f"range {range_name!r} changed epoch from {self.tx.epoch} to {info.epoch} "
-                "during this transaction; the session is closed and the transaction rolled "
-                "back: reconnect and retry"
-            )
-        self.tx.epoch = info.epoch
-
-    def _wait_open(self, range_name: str, info: RangeInfo) -> RangeInfo:
-        return ownership.wait_open(self.runtime, range_name, info)
 
     def _require_captured(self, stmt: Statement, range_name: str) -> None:
         ownership.require_captured(

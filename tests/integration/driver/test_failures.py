@@ -56,6 +56,7 @@ def test_cross_range_transaction_is_refused_before_it_runs(
     with pytest.raises(mdbc_py.CrossRangeError, match="span ranges") as info:
         cur.execute(f"INSERT INTO {range_b}.{other} VALUES (1)")
     assert isinstance(info.value, mdbc_py.ProgrammingError)
+    assert info.value.ranges == tuple(sorted((range_a, range_b)))  # type: ignore[attr-defined]
     conn.rollback()
     assert count(raw, range_b, other) == 0 and count(raw, range_a, table) == 0
     assert {r: store.describe_range(r).tail for r in tails} == tails
@@ -69,6 +70,13 @@ def test_write_at_a_non_owner_site_names_the_owner(
     with pytest.raises(mdbc_py.NotOwnerError, match="owned by site 'dc1'") as info:
         conn.cursor().execute(f"INSERT INTO {table} VALUES (1, 'a')")
     assert isinstance(info.value, mdbc_py.OperationalError)
+    facts = {k: getattr(info.value, k, None) for k in ("range_name", "owner", "site", "epoch")}
+    assert facts == {
+        "range_name": range_a,
+        "owner": "dc1",
+        "site": "dc2",
+        "epoch": store.describe_range(range_a).epoch,
+    }
     assert store.describe_range(range_a).tail == tail
     reads = conn.cursor()
     reads.execute("SELECT 1")  # reads at a replica are fine
@@ -115,8 +123,9 @@ def test_commit_at_a_fenced_owner_fails_and_rolls_back(own_range, raw, store: Mu
     assert isinstance(info.value, mdbc_py.OperationalError) and info.value.retryable
     assert count(raw, name, "t") == 0
     assert store.describe_range(name).tail == tail
-    with pytest.raises(mdbc_py.NotOwnerError, match="'dc2'"):
+    with pytest.raises(mdbc_py.NotOwnerError, match="'dc2'") as refused:
         cur.execute("INSERT INTO t VALUES (2)")
+    assert (refused.value.owner, refused.value.site) == ("dc2", "dc1")
 
 
 def test_store_down_mid_transaction(
