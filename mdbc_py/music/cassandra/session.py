@@ -18,6 +18,7 @@ from cassandra import (
     OperationTimedOut,
     ReadFailure,
     ReadTimeout,
+    Unauthorized,
     Unavailable,
     WriteFailure,
     WriteTimeout,
@@ -94,6 +95,20 @@ def connect(cfg: StoreConfig) -> tuple[Cluster, Session]:
     return cluster, session
 
 
+def authorization_unavailable(exc: Unauthorized) -> bool:
+    """True if Cassandra refused because it could not read permissions, not for lack of them.
+
+    With authentication on, a node checks the role's permissions in
+    ``system_auth`` (read at LOCAL_QUORUM on a cache miss). With too few
+    replicas up that read fails and the request is refused as
+    ``Unauthorized`` "Unable to perform authorization ...: Cannot achieve
+    consistency level": the request never ran, and it is the store that is
+    unavailable, not the role that lacks a grant (that one reads "User ...
+    has no SELECT permission on ...").
+    """
+    return "unable to perform authorization" in str(exc).lower()
+
+
 def _brief(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text if len(text) < 300 else text[:300] + "..."
@@ -119,6 +134,19 @@ def run(what: str, call: Callable[[], T], uncertain_ok: bool = False) -> T:
     """
     try:
         return call()
+    except Unauthorized as exc:
+        if not authorization_unavailable(exc):
+            raise
+        cause = _brief(exc)
+        raise with_facts(
+            StoreUnavailableError(
+                f"MUSIC store unavailable during {what}: Cassandra could not read the role's "
+                f"permissions ({cause}); nothing was written, retry once enough Cassandra "
+                "replicas are up"
+            ),
+            operation=what,
+            cause=cause,
+        ) from None
     except UNAVAILABLE_ERRORS + UNCERTAIN_ERRORS as exc:
         if uncertain_ok and isinstance(exc, UNCERTAIN_ERRORS):
             raise
