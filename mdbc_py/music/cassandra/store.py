@@ -83,6 +83,9 @@ from mdbc_py.music.store import (
 
 log = logging.getLogger(__name__)
 
+CLAIM_ATTEMPTS = 3
+"""Rounds of claim-then-renew before an agent's site claim gives up (see ``claim_agent``)."""
+
 CHUNK_BYTES = 1024 * 1024
 INLINE_BYTES = 256 * 1024
 BATCH_INLINE_BYTES = 4 * 1024 * 1024
@@ -983,24 +986,33 @@ class CassandraStore(MusicStore):
     def claim_agent(self, site: str, instance: str, ttl: float) -> AgentClaim:
         site = _site_name(site)
         seconds = max(1, math.ceil(ttl))
-        result = self._exec(
-            "claiming a site for an agent",
-            "INSERT INTO {ks}.agents (site, instance, claimed_at) "
-            "VALUES (?, ?, toTimestamp(now())) IF NOT EXISTS USING TTL ?",
-            (site, instance, seconds),
-        )
-        if not was_applied(result):
+        # Our own claim can lapse between the INSERT that finds it and the
+        # UPDATE that renews it (its TTL runs out in between): the UPDATE then
+        # finds no row, and the site is free again, so claim it afresh rather
+        # than report an unknown holder (the agent would stop).
+        for _ in range(CLAIM_ATTEMPTS):
+            result = self._exec(
+                "claiming a site for an agent",
+                "INSERT INTO {ks}.agents (site, instance, claimed_at) "
+                "VALUES (?, ?, toTimestamp(now())) IF NOT EXISTS USING TTL ?",
+                (site, instance, seconds),
+            )
+            if was_applied(result):
+                return AgentClaim(site, instance, time.time() + seconds)
             holder = result.one().instance
-            if holder != instance:
+            if holder is not None and holder != instance:
                 return self.agent_claim(site) or AgentClaim(site, holder, time.time())
             result = self._exec(
                 "renewing an agent's claim",
                 "UPDATE {ks}.agents USING TTL ? SET instance = ? WHERE site = ? IF instance = ?",
                 (seconds, instance, site, instance),
             )
-            if not was_applied(result):
-                return self.agent_claim(site) or AgentClaim(site, "?", time.time())
-        return AgentClaim(site, instance, time.time() + seconds)
+            if was_applied(result):
+                return AgentClaim(site, instance, time.time() + seconds)
+            current = self.agent_claim(site)
+            if current is not None and current.instance != instance:
+                return current
+        return self.agent_claim(site) or AgentClaim(site, "?", time.time())
 
     def agent_claim(self, site: str) -> AgentClaim | None:
         site = _site_name(site)
