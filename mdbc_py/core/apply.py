@@ -25,6 +25,7 @@ from mdbc_py.core import positions
 from mdbc_py.log.model import Column, EntryPayload, Op, RowChange, Value
 from mdbc_py.mysql_errors import DDL_ALREADY_DONE, TRANSIENT, errno
 from mdbc_py.sql import classify
+from mdbc_py.sql.index_ddl import changes_only_indexes
 
 T = TypeVar("T")
 
@@ -250,7 +251,11 @@ def recapture(conn: Connection, database: str | None, sql: str, strict: bool = F
     replica can become owner at once. A statement on a whole database that
     left it gone (``DROP DATABASE``) also drops its stage database, where
     the shadows of its tables were (the triggers went with the tables).
+    A statement that changes only indexes or foreign keys leaves capture as
+    it is (see :mod:`mdbc_py.sql.index_ddl`).
     """
+    if changes_only_indexes(sql):
+        return
     stmt = classify(sql, database)
     for table in stmt.ddl_tables:
         if table.is_wildcard and table.db is not None:
