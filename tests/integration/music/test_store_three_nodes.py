@@ -10,14 +10,12 @@ import time
 from dataclasses import replace
 
 import pytest
-from cassandra import Unauthorized
 
 from mdbc_py.config import StoreConfig, load
 from mdbc_py.errors import CommitOutcomeUnknownError, StoreUnavailableError
 from mdbc_py.music import NewEntry
 from mdbc_py.music.cassandra import CassandraStore
 from mdbc_py.sandbox import Sandbox
-from tests.conftest import SECURE
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +43,6 @@ def _append_eventually(store: CassandraStore, name: str, txid: str, seconds: flo
             time.sleep(0.5)
 
 
-@pytest.mark.xfail(
-    SECURE,
-    reason="with authentication on, two of three nodes down fail the role's authorization "
-    "(system_auth is read at LOCAL_QUORUM) and the store lets cassandra.Unauthorized out "
-    "instead of StoreUnavailableError",
-    raises=Unauthorized,
-    strict=True,
-)
 def test_appends_survive_one_node_and_fail_cleanly_without_two(three_nodes: Sandbox) -> None:
     store = CassandraStore(_cfg(three_nodes), segment_entries=25)
     try:
