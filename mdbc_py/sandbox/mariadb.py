@@ -174,9 +174,11 @@ def create_admin_account(record: ServiceRecord, password: str) -> None:
     with the password in them the binlog would hold it in plain text on
     disk after every start. Each site creates its own account, so no
     replica needs these events. The account's privileges are reset and
-    given again on every start (``account_grants``), so a sandbox made by
-    an older version, whose account had ``ALL ... WITH GRANT OPTION``, is
-    brought down to least privilege.
+    given again on every start (``account_grants``, which only adds), and
+    an account of an older version, with ``ALL ... WITH GRANT OPTION``, is
+    first stripped of everything. Only then: the server already accepts
+    connections while this runs, and an agent that logged in between a
+    REVOKE and the GRANTs would be refused its own bookkeeping tables.
     """
     conn = _root_connection(record)
     try:
@@ -189,11 +191,18 @@ def create_admin_account(record: ServiceRecord, password: str) -> None:
                 )
                 cur.execute(f"ALTER USER '{ACCOUNT}'@'{host}' IDENTIFIED BY %s", (password,))
                 account = f"'{ACCOUNT}'@'{host}'"
-                cur.execute(f"REVOKE ALL PRIVILEGES, GRANT OPTION FROM {account}")
+                cur.execute(f"SHOW GRANTS FOR {account}")
+                if any(_excessive(line) for (line,) in cur.fetchall()):
+                    cur.execute(f"REVOKE ALL PRIVILEGES, GRANT OPTION FROM {account}")
                 for statement in account_grants(account):
                     cur.execute(statement)
     finally:
         conn.close()
+
+
+def _excessive(grant: str) -> bool:
+    """A ``SHOW GRANTS`` line beyond least privilege (an older sandbox's account)."""
+    return "ALL PRIVILEGES" in grant or "WITH GRANT OPTION" in grant
 
 
 def client_ssl(tls: TlsFiles | None) -> dict[str, object] | None:

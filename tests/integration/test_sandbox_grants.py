@@ -112,3 +112,32 @@ def test_a_site_restart_takes_back_what_an_older_sandbox_granted(running: Sandbo
         running.down(["dc3"])
         running.start("dc3")
     assert _grants_of(running, "dc3", "127.0.0.1") == EXPECTED
+
+
+def test_a_restart_never_takes_the_accounts_privileges_away_meanwhile(
+    running: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server accepts logins while the account is set up: an agent that logs in then
+    must never find its privileges revoked (only an older sandbox's excess is)."""
+    from mdbc_py.sandbox import mariadb
+
+    sent: list[str] = []
+    real = mariadb._root_connection
+
+    def recording(record):  # type: ignore[no-untyped-def]
+        conn = real(record)
+        query = conn.query
+
+        def spy(sql, unbuffered=False):  # type: ignore[no-untyped-def]
+            sent.append(sql if isinstance(sql, str) else sql.decode())
+            return query(sql, unbuffered)
+
+        conn.query = spy
+        return conn
+
+    monkeypatch.setattr(mariadb, "_root_connection", recording)
+    record = running.state.services["dc3"]
+    mariadb.create_admin_account(record, running.state.password)
+    assert any(s.startswith("GRANT") for s in sent)
+    assert not [s for s in sent if s.startswith("REVOKE")]
+    assert _grants_of(running, "dc3", "127.0.0.1") == EXPECTED
