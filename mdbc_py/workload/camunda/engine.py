@@ -189,13 +189,19 @@ class EngineProcess:
 
     def expect(self, prefix: str, timeout: float) -> str:
         """The next line that is not an event and starts with ``prefix``; EngineError else."""
+        line = self.next_line(prefix, timeout)
+        if line is None:
+            raise EngineError(self.site, f"said no {prefix!r} in {timeout:.0f} s", self.log)
+        return line
+
+    def next_line(self, prefix: str, timeout: float) -> str | None:
+        """As ``expect``, but None when ``timeout`` passes first (EngineError if it ended)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
                 line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise EngineError(self.site, f"said no {prefix!r} in {timeout:.0f} s",
-                                  self.log) from None  # fmt: skip
+                return None
             if line is None:
                 self._lines.put(None)
                 raise EngineError(self.site, f"ended before saying {prefix!r}", self.log)
