@@ -45,6 +45,7 @@ from mdbc_py.log import decode
 from mdbc_py.music import open_store
 from mdbc_py.proxy import ProxyServer, ProxySettings
 from mdbc_py.sandbox import Sandbox
+from mdbc_py.workload.camunda.engine import jdbc_url
 from tests.chaos.conftest import Cluster
 from tests.proxy.java_support import JavaChecks
 
@@ -116,17 +117,6 @@ class Lines:
             print(f"[{time.strftime('%H:%M:%S')}] engine: {line}", flush=True)
             if line.startswith(prefix):
                 return line
-
-
-def jdbc_url(host: str, port: int, db: str) -> str:
-    """The engine's URL: a direct one with the proxy's host and port.
-
-    ``nullDatabaseMeansCurrent``: the engine looks its tables up with a
-    null catalog, which Connector/J 3 takes as every database; on a server
-    that holds other Camunda databases (earlier tests') it would find their
-    tables and skip creating its own. A direct URL needs it just the same.
-    """
-    return f"jdbc:mariadb://{host}:{port}/{db}?nullDatabaseMeansCurrent=true"
 
 
 def query(cfg: Config, site: str, sql: str) -> tuple[tuple[Any, ...], ...]:
