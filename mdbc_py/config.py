@@ -27,7 +27,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,15 @@ class SiteConfig:
     """The environment variable ``password`` was read from, if any."""
     tls: TlsConfig | None = None
     """TLS toward this site's MariaDB (``[sites.NAME.tls]``), or None for plaintext."""
+
+    def with_password(self, password: str) -> SiteConfig:
+        """This site with another inline password, and no ``password_file``/``password_env``.
+
+        ``dataclasses.replace(site, password=...)`` alone keeps the reference
+        to the file (or variable) the old password came from, and ``to_toml``
+        writes that reference back, not the new value.
+        """
+        return replace(self, password=password, password_file=None, password_env=None)
 
     def connect_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``pymysql.connect`` that reach this site.

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -86,7 +85,7 @@ def with_password(site: SiteConfig, password: str) -> SiteConfig:
     reference back, not the new value: a test's wrong or throw-away password
     would silently become the real one.
     """
-    return replace(site, password=password, password_file=None, password_env=None)
+    return site.with_password(password)
 
 
 def _say(msg: str) -> None:

@@ -201,3 +201,14 @@ def test_the_crash_tests_json_config_is_accepted() -> None:
     cfg = _full_config(Path("."))
     data = json.loads(json.dumps(tomllib.loads(to_toml(cfg))))
     assert dataclasses.replace(from_mapping(data), source=None) == cfg
+
+
+def test_with_password_drops_where_the_old_password_came_from(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("old\n")
+    site = _site()
+    site.pop("password", None)
+    cfg = from_mapping({"store": STORE, "sites": {"dc1": {**site, "password_file": str(secret)}}})
+    changed = cfg.site("dc1").with_password("new")
+    assert (changed.password, changed.password_file, changed.password_env) == ("new", None, None)
+    assert cfg.site("dc1").password == "old"
