@@ -6,6 +6,13 @@ is in use); 2 on bad usage (unknown site, a mode the proxy does not
 support, an invalid configuration). ``--mode route`` overrides the
 configuration's mode for this proxy only.
 
+``--tls-cert``/``--tls-key`` give the listener a certificate: the greeting
+offers TLS and clients may encrypt their link to the proxy
+(``--tls-client-ca``: only clients with a certificate from that CA;
+``--tls-required``: no plaintext logins). Without them SSL stays hidden
+from clients. TLS from the proxy to MariaDB is the site's
+``[sites.NAME.tls]``, as for the driver.
+
 ``--metrics-listen [HOST:]PORT`` serves ``/metrics``, ``/health`` and
 ``/health/live`` (the agent's endpoint code, loopback unless HOST says
 otherwise, HTTPS with the same ``--metrics-tls-*`` options as the agent).
@@ -16,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import signal
+import ssl
 import threading
 
 import click
@@ -28,7 +36,7 @@ from cli.common import (
     metrics_tls,
     metrics_tls_options,
 )
-from mdbc_py.metrics import serve
+from mdbc_py.metrics import serve, server_tls
 from mdbc_py.proxy import ProxyServer, ProxySettings
 
 METRICS_HOST = "127.0.0.1"
@@ -46,6 +54,26 @@ def parse_listen(
         shape = "[HOST:]PORT" if default_host is not None else "HOST:PORT"
         raise click.BadParameter(f"{value!r} is not {shape}", param_hint=hint)
     return host.strip("[]"), int(port)
+
+
+def listener_tls(
+    cert: str | None, key: str | None, client_ca: str | None, required: bool
+) -> ssl.SSLContext | None:
+    """The server context of ``--tls-cert/--tls-key/--tls-client-ca`` (None: no client TLS)."""
+    if bool(cert) != bool(key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if (client_ca or required) and not cert:
+        raise click.UsageError("--tls-client-ca and --tls-required need --tls-cert and --tls-key")
+    if not cert or not key:
+        return None
+    try:
+        return server_tls(cert, key, client_ca)
+    except (ssl.SSLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+        raise click.BadParameter(
+            f"cannot load the listener's certificate, key or client CA ({reason})",
+            param_hint="--tls-cert/--tls-key/--tls-client-ca",
+        ) from None
 
 
 @click.command("proxy")
@@ -84,6 +112,23 @@ def parse_listen(
     help="Serve /metrics, /health and /health/live on [HOST:]PORT (HOST default 127.0.0.1; "
     "not served unless given).",
 )
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Offer TLS to clients with this PEM certificate (needs --tls-key); without it "
+    "clients connect in plaintext.",
+)
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--tls-client-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    help="With --tls-cert: accept only clients whose certificate this CA signed.",
+)
+@click.option(
+    "--tls-required",
+    is_flag=True,
+    help="With --tls-cert: refuse clients that do not ask for TLS (ERR 3159).",
+)
 @metrics_tls_options
 @click.option("-v", "--verbose", is_flag=True, help="Log every session at debug level too.")
 @config_option
@@ -95,6 +140,10 @@ def proxy(
     mode: str | None,
     heartbeat_seconds: float,
     metrics_listen: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    tls_client_ca: str | None,
+    tls_required: bool,
     metrics_tls_cert: str | None,
     metrics_tls_key: str | None,
     metrics_tls_client_ca: str | None,
@@ -111,17 +160,24 @@ def proxy(
         parse_listen(metrics_listen, "--metrics-listen", METRICS_HOST) if metrics_listen else None
     )
     tls = metrics_tls(metrics_tls_cert, metrics_tls_key, metrics_tls_client_ca)
+    client_tls = listener_tls(tls_cert, tls_key, tls_client_ca, tls_required)
     cfg = load_config(config_path)
     if mode is not None:
         cfg = dataclasses.replace(cfg, mode=mode)
     check_sites(cfg, [site])
-    settings = ProxySettings(host, port, max_sessions, drain_seconds, heartbeat_seconds)
+    settings = ProxySettings(
+        host, port, max_sessions, drain_seconds, heartbeat_seconds, client_tls, tls_required
+    )
     server = fail_on_mdbc_errors(lambda: ProxyServer(cfg, site, settings))
     try:
         address = server.start()
     except OSError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"mdbc proxy for site {site} on {address[0]}:{address[1]}", err=True)
+    if client_tls is not None:
+        who = "clients with a certificate from --tls-client-ca" if tls_client_ca else "clients"
+        how = "required" if tls_required else "offered"
+        click.echo(f"TLS {how} to {who}", err=True)
     endpoints = None
     if endpoint is not None:
         try:

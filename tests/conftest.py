@@ -23,9 +23,10 @@ Cassandra role may use only the keyspaces listed in ``STORE_KEYSPACES``
 (the sandbox's admin creates them): a fixture with a keyspace of its own
 adds it there. ``.ci/secure-tests`` (run by ``.ci/run``) runs the part of
 the suite that covers the driver, the agent, the CLI and the demo so, then
-the secret scan (``tests.secret_scan``) of all it printed and wrote; the
-tests of ``mdbc proxy`` that need the sites are skipped under it, with the
-reason (see ``tests/proxy/conftest.py``). ``MDBC_TEST_OUTPUT_LOG`` keeps what
+the secret scan (``tests.secret_scan``) of all it printed and wrote. The
+tests of ``mdbc proxy`` run on a secure sandbox as well: the proxy reaches
+the sites over TLS, its clients connect to it in plaintext
+(``tests.proxy.conftest.via_proxy``). ``MDBC_TEST_OUTPUT_LOG`` keeps what
 the tests' CLI and subprocess calls printed, for that scan.
 """
 

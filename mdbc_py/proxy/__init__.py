@@ -10,7 +10,8 @@ its range is refused. Run one proxy per site::
 
 and point the client at it (a JDBC URL changes only its host and port:
 ``jdbc:mariadb://127.0.0.1:3307/requestdb``). Options: ``--max-sessions``
-(default 256), ``--drain-seconds`` (default 10: on SIGTERM, how long open
+(default 256), ``--tls-cert``/``--tls-key`` (TLS for clients; see below),
+``--drain-seconds`` (default 10: on SIGTERM, how long open
 transactions may still finish), ``--metrics-listen [HOST:]PORT`` (Prometheus
 ``/metrics``, ``/health``, ``/health/live``), ``--heartbeat-seconds``
 (default 2: its health check and its line in ``mdbc status``; see
@@ -22,9 +23,10 @@ privileges of the commit path, as for the driver: ``mdbc_stage_<db>`` and
 How it works (modules):
 
 - :mod:`.wire`: packet framing, OK/ERR/EOF;
-- :mod:`.handshake`: the relayed login, and the capabilities it masks;
-- :mod:`.backend`: the client's own backend session and a PyMySQL handle
-  on it, for the commit core's statements;
+- :mod:`.handshake`: the relayed login, the capabilities it masks, the
+  SSL request;
+- :mod:`.backend`: the client's own backend session (over TLS when the
+  site has it) and a PyMySQL handle on it, for the commit core's statements;
 - :mod:`.route`: mode route, which server a session logs in at;
 - :mod:`.relay`: reading one response and relaying it;
 - :mod:`.session`: one client's commands and transaction tracking;
@@ -42,9 +44,16 @@ whose message says what to do):
   session at its next statement with 1184/08S01 and its next session lands
   at the new owner: see :mod:`.route`); ``--mode`` overrides the
   configuration's;
-- no TLS and no compression between client and proxy, or between proxy
-  and MariaDB (masked in the greeting; a site configured with TLS is
-  refused); no ``LOAD DATA LOCAL INFILE`` (masked: the server refuses it);
+- TLS toward MariaDB as ``[sites.NAME.tls]`` says (CA, client certificate,
+  checks), as for the driver: the proxy sends the SSL request and the TLS
+  handshake itself, then relays the client's login over it (also to the
+  owner in mode route). TLS from clients only with ``--tls-cert`` and
+  ``--tls-key`` (optionally ``--tls-client-ca``, ``--tls-required``);
+  without them SSL is masked in the greeting. The two links are separate:
+  MariaDB sees the proxy's client certificate, not the client's (an
+  account with ``REQUIRE X509`` is checked against the site's ``cert``;
+  ``--tls-client-ca`` is checked by the proxy). No compression; no ``LOAD
+  DATA LOCAL INFILE`` (masked: the server refuses it);
 - several statements in one query only when all are plain reads (and the
   client enabled multi-statements); ``XA`` is refused;
 - prepared statements: prepared, executed, fetched, reset and closed as
@@ -77,6 +86,11 @@ stacked text, not asked for    1064 42000   as MariaDB answers it
 prepared DDL / TCL             1295 HY000   send it as text
 unsupported command            1047 08S01   replication/binlog commands
 too many sessions              1040 08004   ``--max-sessions`` reached
+TLS to the site failed         2026 HY000   at login: untrusted certificate, server
+                                            without TLS ...; the message names the
+                                            site and its ``[sites.NAME.tls]``
+TLS asked, proxy has no cert   1043 08S01   at login: start it with ``--tls-cert``
+plaintext, ``--tls-required``  3159 HY000   at login: connect with TLS
 other (LogDivergedError, the   1105 HY000   the message says what happened
 proxy's own statements)
 =============================  ===========  =====================================

@@ -13,11 +13,19 @@ PyMySQL decodes text with the connection's character set; the handle is
 told ``utf8mb4`` (the driver's charset), and the commit path switches the
 session to ``utf8mb4`` around its own statements when the client's session
 might use another one (see :mod:`.commit`).
+
+TLS: a site with ``[sites.NAME.tls]`` gets its backend sessions over TLS
+(:func:`start_tls`), with the CA, client certificate and checks of that
+table, as the driver's connections to it. The server must offer TLS; a
+certificate that is not trusted ends the login with an error naming the
+site. A site without that table is reached in plaintext, as by the driver.
 """
 
 from __future__ import annotations
 
+import functools
 import socket
+import ssl
 from typing import Any
 
 import pymysql
@@ -25,7 +33,8 @@ from pymysql.connections import Connection as RawConnection
 
 from mdbc_py.config import SiteConfig
 from mdbc_py.proxy import wire
-from mdbc_py.proxy.handshake import Greeting
+from mdbc_py.proxy.handshake import Greeting, Login, ssl_request
+from mdbc_py.tls import TlsConfig
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to reach the site's MariaDB for a new client session."""
@@ -40,12 +49,73 @@ class BackendUnavailableError(Exception):
         self.detail = detail
 
 
+class BackendTlsError(Exception):
+    """TLS toward the site's MariaDB failed (``site``, ``detail``): a setting, not an outage.
+
+    The server does not offer TLS, refused the proxy's client certificate,
+    or presented a certificate that ``[sites.NAME.tls]`` does not trust.
+    """
+
+    def __init__(self, site: str, detail: str) -> None:
+        super().__init__(f"TLS to the MariaDB of site {site!r} failed: {detail}")
+        self.site = site
+        self.detail = detail
+
+
+@functools.lru_cache(maxsize=64)
+def client_context(tls: TlsConfig, where: str) -> ssl.SSLContext:
+    """The client context of one ``[sites.NAME.tls]`` table, built once and shared.
+
+    Raises ConfigError naming the key whose file is not what it should be;
+    the server checks it for every TLS site when it starts.
+    """
+    return tls.ssl_context(where)
+
+
+def tls_table(site: SiteConfig) -> str:
+    return f"[sites.{site.name}.tls]"
+
+
+def start_tls(
+    sock: socket.socket,
+    stream: wire.PacketStream,
+    site: SiteConfig,
+    greeting: Greeting,
+    login: Login,
+) -> ssl.SSLSocket:
+    """Turn the backend session to TLS after the greeting: SSL request, then the TLS handshake.
+
+    ``stream`` goes on over the returned socket; the login goes next, with
+    sequence id 2 (:meth:`~.handshake.Login.over_tls`).
+    """
+    assert site.tls is not None
+    if not greeting.capabilities & wire.CLIENT_SSL:
+        raise BackendTlsError(
+            site.name,
+            f"its server does not offer TLS, and {tls_table(site)} asks for it "
+            "(start MariaDB with ssl_cert/ssl_key, or remove the table)",
+        )
+    stream.send(wire.Packet(1, ssl_request(login)))
+    context = client_context(site.tls, tls_table(site))
+    hostname = site.host if site.host and not site.unix_socket else None
+    try:
+        tls = context.wrap_socket(sock, server_hostname=hostname)
+    except ssl.SSLCertVerificationError as exc:
+        raise BackendTlsError(
+            site.name,
+            f"its certificate is not trusted ({exc.verify_message}): check ca (and the site's "
+            f"host, when check_hostname is on) in {tls_table(site)}",
+        ) from None
+    except ssl.SSLError as exc:
+        raise BackendTlsError(site.name, f"TLS handshake: {exc.reason or exc}") from None
+    except OSError as exc:
+        raise BackendTlsError(site.name, f"TLS handshake: {exc.strerror or exc}") from None
+    stream.use(tls)
+    return tls
+
+
 def open_socket(site: SiteConfig) -> socket.socket:
     """A TCP (or Unix) socket to the site's MariaDB, blocking, no timeout after connect."""
-    if site.tls is not None:
-        raise BackendUnavailableError(
-            site.name, "the site requires TLS, which mdbc proxy does not support yet"
-        )
     try:
         if site.unix_socket:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -26,6 +26,13 @@ prepared DDL / TCL             1295   HY000     "not supported in the prepared
 unsupported command            1047   08S01     unknown command
 too many sessions              1040   08004     too many connections
 proxy shutting down            1053   08S01     server shutdown in progress
+login: site unreachable        1184   08S01     as a connection cut: retry later
+login: TLS to the site failed  2026   HY000     "SSL connection error" (the message
+(BackendTlsError)                               names the site and its [tls] table)
+login: TLS asked, not offered  1043   08S01     bad handshake: the proxy has no
+                                                certificate (--tls-cert)
+login: plaintext, TLS required 3159   HY000     MySQL's "insecure transport
+                                                prohibited" (--tls-required)
 anything else (LogDiverged,    1105   HY000     unknown error; the message says what
 a database error on the                         happened
 proxy's own statements)
@@ -70,6 +77,10 @@ ER_UNSUPPORTED_PS = 1295
 ER_UNKNOWN_COM_ERROR = 1047
 ER_CON_COUNT_ERROR = 1040
 ER_SERVER_SHUTDOWN = 1053
+ER_SECURE_TRANSPORT_REQUIRED = 3159
+"""MySQL's code for a plaintext login where TLS is required (``--tls-required``)."""
+CR_SSL_CONNECTION_ERROR = 2026
+"""The client library's "SSL connection error": TLS toward a site's MariaDB failed."""
 
 CLIENT_LOST = frozenset({2006, 2013, 2055})
 """PyMySQL's own codes for a lost backend session: the proxy's session ends."""

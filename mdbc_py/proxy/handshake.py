@@ -6,23 +6,33 @@ plugin round trips) between the client and its own backend session. It
 changes two things on the way:
 
 - in the greeting, the capabilities the proxy cannot relay yet are masked
-  out, so a client never asks for them: SSL, compression (zlib and zstd),
+  out, so a client never asks for them: compression (zlib and zstd),
   ``LOCAL INFILE``, ``CLIENT_DEPRECATE_EOF`` (the proxy's own statements
   read classic EOF-terminated results), optional metadata and query
   attributes (MySQL 8 only), and every MariaDB extended capability (bulk
-  execute, extended type info, metadata cache, progress reports);
+  execute, extended type info, metadata cache, progress reports). SSL is
+  masked too, unless the proxy's listener has a certificate
+  (``offer_tls``): then the client may send an SSL request
+  (:func:`asks_for_tls`) and its login follows over TLS;
 - in the client's login packet the same flags are cleared again (a client
   that ignores the greeting still gets none of them) and
   ``CLIENT_MULTI_STATEMENTS`` / ``CLIENT_MULTI_RESULTS`` are set, because
   the commit path sends its own statements in one round trip, as the
   driver does. Whether the client itself asked for multi-statements is
   remembered: the session refuses stacked text the client did not ask for.
+
+TLS toward MariaDB is the proxy's own business, whatever the client did:
+with ``[sites.NAME.tls]`` the backend gets an SSL request
+(:func:`ssl_request`, the login's first 32 bytes with ``CLIENT_SSL``),
+then the TLS handshake (:mod:`.backend`), then the login
+(:meth:`Login.over_tls`), one sequence id later than the client sent it.
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from mdbc_py.proxy import wire
 
@@ -46,11 +56,17 @@ UTF8MB4_COLLATIONS = frozenset({45, 46, 224, *range(225, 248), 255})
 
 
 class HandshakeError(Exception):
-    """The connection phase failed; ``reason`` says why (the client has been told, if it can)."""
+    """The connection phase failed; ``reason`` says why (the client has been told, if it can).
 
-    def __init__(self, reason: str) -> None:
+    ``errno`` and ``sqlstate`` are those of the ERR packet the client gets
+    (1043 / 08S01, "bad handshake", unless the refusal has a code of its own).
+    """
+
+    def __init__(self, reason: str, errno: int = 1043, sqlstate: str = "08S01") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.errno = errno
+        self.sqlstate = sqlstate
 
 
 @dataclass(frozen=True)
@@ -70,8 +86,13 @@ class Greeting:
     """The server's default authentication plugin."""
 
 
-def parse_greeting(packet: wire.Packet) -> Greeting:
-    """Read the server's greeting (protocol 10) and mask it for the client."""
+def parse_greeting(packet: wire.Packet, offer_tls: bool = False) -> Greeting:
+    """Read the server's greeting (protocol 10) and mask it for the client.
+
+    ``offer_tls``: the proxy's listener takes TLS, so the client's copy
+    says ``CLIENT_SSL`` whether the server's did or not. ``capabilities``
+    stays the server's own.
+    """
     data = bytearray(packet.payload)
     if not data or data[0] != 10:
         if data[:1] == b"\xff":
@@ -86,12 +107,13 @@ def parse_greeting(packet: wire.Packet) -> Greeting:
     cap_low_at = pos
     caps = struct.unpack_from("<H", data, pos)[0]
     pos += 2
+    offered = wire.CLIENT_SSL if offer_tls else 0
     collation = status = 0
     if len(data) > pos:
         collation = data[pos]
         status = struct.unpack_from("<H", data, pos + 1)[0]
         caps |= struct.unpack_from("<H", data, pos + 3)[0] << 16
-        masked = caps & ~MASKED
+        masked = caps & ~MASKED | offered
         struct.pack_into("<H", data, cap_low_at, masked & 0xFFFF)
         struct.pack_into("<H", data, pos + 3, masked >> 16)
         # reserved(6) + MariaDB extended capabilities(4) follow the auth data length byte
@@ -99,7 +121,7 @@ def parse_greeting(packet: wire.Packet) -> Greeting:
         if not caps & wire.CLIENT_LONG_PASSWORD and len(data) >= ext_at + 4:
             data[ext_at : ext_at + 4] = b"\x00\x00\x00\x00"
     else:
-        struct.pack_into("<H", data, cap_low_at, caps & ~MASKED & 0xFFFF)
+        struct.pack_into("<H", data, cap_low_at, (caps & ~MASKED | offered) & 0xFFFF)
     salt, plugin = _auth_data(bytes(packet.payload), end + 5, pos)
     return Greeting(
         version,
@@ -150,6 +172,12 @@ class Login:
     after_auth: int = 0
     """Where the field after the authentication answer starts."""
 
+    def over_tls(self) -> Login:
+        """The same login with ``CLIENT_SSL``, as it goes to a backend after its TLS handshake."""
+        flags = self.backend_flags | wire.CLIENT_SSL
+        payload = struct.pack("<I", flags) + self.packet.payload[4:]
+        return replace(self, packet=wire.Packet(self.packet.seq, payload), backend_flags=flags)
+
     def with_auth(self, answer: bytes, plugin: str) -> Login:
         """The same login with another authentication answer for ``plugin`` (mode route)."""
         data = self.packet.payload
@@ -187,19 +215,40 @@ def _cstring(data: bytes, pos: int) -> tuple[bytes, int]:
     return data[pos:end], end + 1
 
 
-def parse_login(packet: wire.Packet) -> Login:
-    """Read the client's HandshakeResponse41 and adjust its capabilities (module docstring)."""
+NO_LISTENER_TLS = (
+    "the client asked for TLS, which this mdbc proxy does not offer (it was started without "
+    "--tls-cert/--tls-key): connect without TLS, or start the proxy with a certificate"
+)
+
+
+def asks_for_tls(packet: wire.Packet) -> bool:
+    """True if the client's first packet is an SSL request (or a login claiming ``CLIENT_SSL``)."""
+    return len(packet.payload) >= 4 and bool(packet.payload[1] & (wire.CLIENT_SSL >> 8))
+
+
+def ssl_request(login: Login) -> bytes:
+    """The SSL request for a backend: the login's fixed 32 bytes, with ``CLIENT_SSL``.
+
+    Capabilities, maximum packet size and collation are the ones the login
+    itself then carries (:meth:`Login.over_tls`), as a client's would be.
+    """
+    return login.over_tls().packet.payload[:32]
+
+
+def parse_login(packet: wire.Packet, encrypted: bool = False) -> Login:
+    """Read the client's HandshakeResponse41 and adjust its capabilities (module docstring).
+
+    ``encrypted``: the login came over the listener's TLS (after an SSL
+    request); a login that claims TLS without it is refused.
+    """
     data = bytearray(packet.payload)
     if len(data) < 32:
         raise HandshakeError("login packet too short")
     flags = struct.unpack_from("<I", data, 0)[0]
     if not flags & wire.CLIENT_PROTOCOL_41:
         raise HandshakeError("the client speaks a protocol older than 4.1; mdbc proxy needs 4.1")
-    if flags & wire.CLIENT_SSL:
-        raise HandshakeError(
-            "the client asked for TLS, which mdbc proxy does not offer yet: connect to the "
-            "proxy without TLS (on loopback or a trusted network), or to MariaDB directly"
-        )
+    if flags & wire.CLIENT_SSL and not encrypted:
+        raise HandshakeError(NO_LISTENER_TLS)
     backend_flags = (flags & ~MASKED) | ADDED
     struct.pack_into("<I", data, 0, backend_flags)
     if not flags & wire.CLIENT_LONG_PASSWORD:
@@ -236,7 +285,10 @@ def parse_login(packet: wire.Packet) -> Login:
 
 
 def relay_auth(
-    client: wire.PacketStream, backend: wire.PacketStream, offset: int = 0
+    client: wire.PacketStream,
+    backend: wire.PacketStream,
+    offset: int = 0,
+    explain: Callable[[wire.Packet], wire.Packet] | None = None,
 ) -> wire.Packet:
     """Relay the authentication exchange until the server's OK or ERR (returned, relayed).
 
@@ -245,10 +297,14 @@ def relay_auth(
     answered by one client packet, except the "fast auth succeeded" notice
     of ``caching_sha2_password`` (``0x01 0x03``), which needs no answer.
     ``offset`` is how far the client's sequence ids run ahead of the
-    server's (2 after the proxy's own auth switch in mode route).
+    server's, modulo 256 (2 after the proxy's own auth switch in mode route,
+    -1 when only the backend had an SSL request). ``explain`` may amend the
+    server's ERR before the client gets it.
     """
     while True:
         reply = backend.read_packet()
+        if reply.is_err and explain is not None:
+            reply = explain(reply)
         client.send(wire.Packet((reply.seq + offset) % 256, reply.payload))
         if reply.is_ok or reply.is_err:
             return reply

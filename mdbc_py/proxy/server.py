@@ -12,6 +12,11 @@ end at once, a session with a transaction open may finish it for
 ``drain_seconds``; then every remaining session is cut (its backend session
 closes and the server rolls its transaction back: nothing of it is logged).
 
+TLS: with ``ProxySettings.tls`` (``--tls-cert``/``--tls-key``) clients may
+encrypt their link to the proxy; each session's link to MariaDB follows its
+site's ``[sites.NAME.tls]``, whose files are checked when the server is
+made (every site's in mode route), so a bad one stops the start, not a login.
+
 Operations: the server owns its :class:`~.metrics.ProxyMetrics` (sessions
 counted here, statements, commits and errors by the sessions) and a
 :class:`~.monitor.Monitor` that checks the database, heartbeats the store
@@ -25,6 +30,7 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +40,7 @@ from mdbc_py.core.runtime import Runtime
 from mdbc_py.errors import ConfigError
 from mdbc_py.proxy import errors as perr
 from mdbc_py.proxy import wire
+from mdbc_py.proxy.backend import client_context, tls_table
 from mdbc_py.proxy.metrics import ProxyMetrics
 from mdbc_py.proxy.monitor import Monitor
 from mdbc_py.proxy.session import Session
@@ -51,6 +58,10 @@ class ProxySettings:
     drain_seconds: float = 10.0
     heartbeat_seconds: float = 2.0
     """How often the monitor checks the database and heartbeats the store."""
+    tls: ssl.SSLContext | None = None
+    """Server TLS for clients (``--tls-cert``/``--tls-key``): SSL is offered in the greeting."""
+    tls_required: bool = False
+    """Refuse clients that do not ask for TLS (needs ``tls``)."""
 
 
 class ProxyServer:
@@ -71,6 +82,11 @@ class ProxyServer:
         self.cfg = cfg
         self.site = cfg.site(site)
         self.settings = settings or ProxySettings()
+        if self.settings.tls_required and self.settings.tls is None:
+            raise ConfigError("tls_required needs a server certificate (--tls-cert, --tls-key)")
+        for reached in cfg.sites.values() if cfg.mode == "route" else [self.site]:
+            if reached.tls is not None:  # a bad CA or key file fails now, naming its key
+                client_context(reached.tls, tls_table(reached))
         self.runtime = Runtime.for_config(cfg)
         self.stopping = threading.Event()
         self._stop_r, self._stop_w = os.pipe()
@@ -146,6 +162,8 @@ class ProxyServer:
                         self._stop_r,
                         self.metrics,
                         routing=self.cfg.mode == "route",
+                        listener_tls=self.settings.tls,
+                        tls_required=self.settings.tls_required,
                     )
                     thread = threading.Thread(
                         target=self._run, args=(session,), daemon=True, name="mdbc-proxy-session"

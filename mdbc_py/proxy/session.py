@@ -36,8 +36,10 @@ import contextlib
 import logging
 import select
 import socket
+import ssl
 import struct
 import threading
+from collections.abc import Callable
 
 import pymysql
 from pymysql.connections import Connection as RawConnection
@@ -83,6 +85,8 @@ class Session:
         stop_fd: int,
         observer: ProxyMetrics | None = None,
         routing: bool = False,
+        listener_tls: ssl.SSLContext | None = None,
+        tls_required: bool = False,
     ) -> None:
         self.client_sock = client_sock
         self.home = site
@@ -91,6 +95,10 @@ class Session:
         """The site of the backend session: ``home``, or in mode route the owner at login."""
         self.routing = routing
         """Mode route (see :mod:`.route`)."""
+        self.listener_tls = listener_tls
+        """The listener's server context: the client may ask for TLS (None: SSL is masked)."""
+        self.tls_required = tls_required
+        """Refuse a client that does not ask for TLS."""
         self.runtime = runtime
         self.stopping = stopping
         self.stop_fd = stop_fd
@@ -173,7 +181,7 @@ class Session:
         for sock in (self.client_sock, self.backend_sock):
             if sock is not None:
                 with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+                    wire.shutdown(sock, socket.SHUT_RDWR)
 
     def _login(self) -> bool:
         try:
@@ -190,33 +198,51 @@ class Session:
         self.relay.backend = self.backend
         self.client_sock.settimeout(HANDSHAKE_SECONDS)
         self.backend_sock.settimeout(HANDSHAKE_SECONDS)
-        offset = 0
+        cseq = 2  # the sequence id of the proxy's next packet to the client
         try:
-            greeting = handshake.parse_greeting(self.backend.read_packet())
+            greeting = handshake.parse_greeting(
+                self.backend.read_packet(), offer_tls=self.listener_tls is not None
+            )
             self.client.send(greeting.packet)
-            login = handshake.parse_login(self.client.read_packet())
+            login = self._client_login()
+            cseq = login.packet.next_seq
             if self.routing:
                 self.client_sock.settimeout(route.OWNER_WAIT_SECONDS + HANDSHAKE_SECONDS)
                 switched = self._route_login(login)
                 if switched is not None:
                     greeting, login = switched
-                    offset = 2
+                    cseq = (cseq + 2) % 256  # the auth switch and the client's answer
+            bseq = 1
+            if self.site.tls is not None:
+                backend_mod.start_tls(self.backend_sock, self.backend, self.site, greeting, login)
+                self.backend_sock = self.backend.sock
+                login = login.over_tls()
+                bseq = 2
         except handshake.HandshakeError as exc:
             log.info("login refused: %s", exc.reason)
             with contextlib.suppress(wire.ConnectionClosed):
-                self.client.send(wire.err_packet(2, 1043, "08S01", exc.reason))
+                self.client.send(wire.err_packet(cseq, exc.errno, exc.sqlstate, exc.reason))
             return False
-        except backend_mod.BackendUnavailableError as exc:
+        except (backend_mod.BackendUnavailableError, backend_mod.BackendTlsError) as exc:
             log.warning("%s", exc)
+            errno, sqlstate = (
+                (perr.CR_SSL_CONNECTION_ERROR, "HY000")
+                if isinstance(exc, backend_mod.BackendTlsError)
+                else (1184, "08S01")
+            )
+            self.observer.error(type(exc).__name__, errno)
             with contextlib.suppress(wire.ConnectionClosed):
-                self.client.send(wire.err_packet(2, 1184, "08S01", str(exc)))
+                self.client.send(wire.err_packet(cseq, errno, sqlstate, str(exc)))
             return False
         except TimeoutError:
             log.info("login timed out after %.0f s", HANDSHAKE_SECONDS)
             return False
-        self.backend.send(wire.Packet(1, login.packet.payload))
+        self.backend.send(wire.Packet(bseq, login.packet.payload))
+        offset = (cseq - 1 - bseq) % 256  # client ids run this far ahead of the server's
         try:
-            final = handshake.relay_auth(self.client, self.backend, offset)
+            final = handshake.relay_auth(
+                self.client, self.backend, offset, self._explain_refusal(greeting)
+            )
         except TimeoutError:
             log.info("authentication timed out after %.0f s", HANDSHAKE_SECONDS)
             return False
@@ -234,6 +260,58 @@ class Session:
         )
         log.debug("session %d of %s at site %s", greeting.thread_id, login.user, self.site.name)
         return True
+
+    def _client_login(self) -> handshake.Login:
+        """The client's login; after its SSL request, over the listener's TLS.
+
+        The first packet is read without buffering past it: after an SSL
+        request the client's TLS handshake follows at once.
+        """
+        first = self.client.read_packet_exact()
+        if not handshake.asks_for_tls(first):
+            if self.tls_required:
+                raise handshake.HandshakeError(
+                    "this mdbc proxy accepts TLS connections only (--tls-required): connect "
+                    "with TLS",
+                    errno=perr.ER_SECURE_TRANSPORT_REQUIRED,
+                )
+            return handshake.parse_login(first)
+        if self.listener_tls is None:
+            raise handshake.HandshakeError(handshake.NO_LISTENER_TLS)
+        try:
+            tls = self.listener_tls.wrap_socket(self.client_sock, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            detail = f"TLS handshake failed: {getattr(exc, 'reason', None) or exc}"
+            log.info("client refused: %s", detail)
+            raise wire.ConnectionClosed("client", detail) from None
+        self.client_sock = tls
+        self.client.use(tls)
+        return handshake.parse_login(self.client.read_packet(), encrypted=True)
+
+    def _explain_refusal(
+        self, greeting: handshake.Greeting
+    ) -> Callable[[wire.Packet], wire.Packet]:
+        """How the server's refusal of the login reaches the client (see :func:`explain`)."""
+        site = self.site
+        plaintext_to_tls_server = site.tls is None and bool(greeting.capabilities & wire.CLIENT_SSL)
+
+        def explain(refusal: wire.Packet) -> wire.Packet:
+            """Access denied by a server that offers TLS, to a plaintext session: say why it may be.
+
+            MariaDB answers a plaintext login under ``require_secure_transport``
+            with the same 1045 as a wrong password, and says nothing of it in
+            the greeting; the hint names the table that turns TLS on.
+            """
+            if not plaintext_to_tls_server or wire.parse_err(refusal.payload)[0] != 1045:
+                return refusal
+            hint = (
+                f" (mdbc proxy reached site {site.name!r} without TLS, as the configuration has "
+                f"no [sites.{site.name}.tls]; a server with require_secure_transport=ON refuses "
+                "such logins so)"
+            )
+            return wire.Packet(refusal.seq, refusal.payload + hint.encode())
+
+        return explain
 
     def _route_login(
         self, login: handshake.Login
@@ -275,7 +353,7 @@ class Session:
         """
         if not self.in_transaction:
             with contextlib.suppress(OSError):
-                self.client_sock.shutdown(socket.SHUT_RD)
+                wire.shutdown(self.client_sock, socket.SHUT_RD)
 
     def _wait_for_command(self) -> bool:
         """Wait for the client's next command; False when the proxy stops this session.

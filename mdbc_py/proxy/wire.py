@@ -11,11 +11,18 @@ A logical packet longer than ``0xFFFFFF`` bytes travels as several
 physical packets; :meth:`PacketStream.read_packet` joins them and
 :func:`frame` splits them again the same way, so a relayed packet is
 byte for byte what its sender sent, sequence numbers included.
+
+A stream may change sockets once, when its link turns to TLS
+(:meth:`PacketStream.use`): the login's first packet is read with
+:meth:`PacketStream.read_packet_exact`, which reads no byte past it, so the
+peer's TLS handshake that follows an SSL request stays in the socket for
+the TLS layer to read.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -152,8 +159,24 @@ class PacketStream:
     # -- reading ------------------------------------------------------------------
 
     def buffered(self) -> bool:
-        """True if bytes are already buffered (the next read does not wait)."""
-        return self._pos < len(self._buf)
+        """True if bytes are already buffered (the next read does not wait).
+
+        Over TLS, decrypted bytes the TLS layer holds count too: ``select``
+        on the socket cannot see them.
+        """
+        if self._pos < len(self._buf):
+            return True
+        return isinstance(self.sock, ssl.SSLSocket) and self.sock.pending() > 0
+
+    def use(self, sock: socket.socket) -> None:
+        """Go on over ``sock`` (the same link, now wrapped in TLS).
+
+        Nothing may be buffered: bytes read before the switch were read
+        past the last plaintext packet.
+        """
+        if self._pos < len(self._buf):
+            raise ConnectionClosed(self.peer, "bytes arrived before the TLS handshake")
+        self.sock = sock
 
     def fill(self) -> bool:
         """Wait for more bytes (one ``recv``); False at end of stream."""
@@ -179,6 +202,33 @@ class PacketStream:
                 break
         data = bytes(self._buf[self._pos : self._pos + n])
         self._pos += len(data)
+        return data
+
+    def read_packet_exact(self) -> Packet:
+        """The next packet, read without buffering a byte past it (one physical packet).
+
+        For the client's first packet: an SSL request is followed at once by
+        the TLS handshake, which must stay in the socket. Needs an empty buffer.
+        """
+        if self._pos < len(self._buf):
+            return self.read_packet()
+        header = self._recv_exact(4)
+        length = header[0] | header[1] << 8 | header[2] << 16
+        if length >= MAX_CHUNK:
+            raise ConnectionClosed(self.peer, "a login packet of 16 MiB or more")
+        return Packet(header[3], self._recv_exact(length))
+
+    def _recv_exact(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            try:
+                more = self.sock.recv(n - len(data))
+            except OSError as exc:
+                raise ConnectionClosed(self.peer, str(exc)) from None
+            if not more:
+                detail = "end of stream inside a packet" if data else "end of stream"
+                raise ConnectionClosed(self.peer, detail)
+            data += more
         return data
 
     def read_exact(self, n: int) -> bytes:
@@ -243,6 +293,15 @@ class PacketStream:
             self.sock.sendall(data)
         except OSError as exc:
             raise ConnectionClosed(self.peer, str(exc)) from None
+
+
+def shutdown(sock: socket.socket, how: int) -> None:
+    """Shut ``sock`` down so that another thread's blocked read ends, TLS or not.
+
+    ``SSLSocket.shutdown`` also drops the socket's TLS state under the
+    thread that reads it; the plain socket call only ends the read.
+    """
+    socket.socket.shutdown(sock, how)
 
 
 # -- values -------------------------------------------------------------------------

@@ -6,6 +6,10 @@ the session sandbox, with ranges of fresh names in keyspace
 the driver writes the same workload there for comparison), ``pxb_*``
 owned by dc2 (writes through dc1's proxy must be refused), ``pxf_*``
 owned by dc1 and fenced by a test.
+
+On a secure sandbox (``MDBC_TEST_SECURE=1``) the proxies reach the sites
+over TLS (their ``[sites.NAME.tls]``) while the tests' clients connect to
+the proxies in plaintext (:func:`via_proxy`).
 """
 
 from __future__ import annotations
@@ -14,35 +18,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pymysql
 import pytest
 
 from mdbc_py.admin.init import initialize
-from mdbc_py.config import Config, RangeConfig
+from mdbc_py.config import Config, RangeConfig, SiteConfig
 from mdbc_py.core.runtime import Runtime
 from mdbc_py.music import MusicStore, open_store
 from mdbc_py.proxy import ProxyServer, ProxySettings
-from tests.conftest import SECURE
 from tests.proxy.java_support import JavaChecks, compile_checks
 
 KEYSPACE = "mdbc_proxy"
-SECURE_SKIP = (
-    "mdbc proxy does not reach a site over TLS yet (it refuses a site that requires TLS), "
-    "so it cannot run on a --secure sandbox"
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``MDBC_TEST_SECURE=1``, skip the proxy tests that need the sandbox's sites."""
-    if not SECURE:
-        return
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents and "sandbox" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.skip(reason=SECURE_SKIP))
 
 
 def make_config(base: Config, owners: dict[str, str]) -> Config:
@@ -56,6 +44,29 @@ def make_config(base: Config, owners: dict[str, str]) -> Config:
         mode="master-slave",
         source=None,
     )
+
+
+def via_proxy(site: SiteConfig, address: tuple[str, int]) -> dict[str, Any]:
+    """``pymysql.connect`` arguments for the site's account at a proxy: no TLS to the proxy.
+
+    The site's own ``ssl`` settings are for MariaDB; these proxies listen
+    without a certificate (a secure sandbox's sites are reached over TLS by
+    the proxy itself). Listener TLS has its own tests.
+    """
+    args = {**site.connect_kwargs(), "host": address[0], "port": address[1]}
+    args.pop("ssl", None)
+    return args
+
+
+def ssl_version(conn: pymysql.Connection) -> str:
+    """The TLS version of a session's link to MariaDB, as the server sees it ('' for plaintext).
+
+    Through the proxy: its backend session's link, not the client's.
+    """
+    with conn.cursor() as cur:
+        cur.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+        row = cur.fetchone()
+    return str(row[1]) if row else ""
 
 
 def wait_until(condition: Callable[[], object], what: str, seconds: float = 20) -> None:
@@ -123,8 +134,7 @@ def connect(proxy_cfg: Config, proxy: ProxyServer) -> Iterator[Callable[..., Any
     opened: list[pymysql.Connection] = []
 
     def _connect(**kwargs: Any) -> pymysql.Connection:
-        host, port = proxy.address
-        args = {**proxy_cfg.site("dc1").connect_kwargs(), "host": host, "port": port}
+        args = via_proxy(proxy_cfg.site("dc1"), proxy.address)
         conn = pymysql.connect(**{**args, **kwargs})
         opened.append(conn)
         return conn

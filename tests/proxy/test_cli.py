@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -32,13 +33,12 @@ SELECT id, v FROM cli_t ORDER BY id;
 """
 
 
-@pytest.fixture()
-def proxy_process(proxy_cfg: Config, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    """``mdbc proxy --site dc1`` on a free port (read from its first line)."""
-    config = save(proxy_cfg, tmp_path / "mdbc.toml")
+@contextlib.contextmanager
+def proxy_command(config: Path, *options: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``mdbc proxy --site dc1 [options]`` on a free port (read from its first line)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "proxy", "--site", "dc1", "--listen", "127.0.0.1:0",
-         "-c", str(config)],
+         "-c", str(config), *options],
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
@@ -52,6 +52,12 @@ def proxy_process(proxy_cfg: Config, tmp_path: Path) -> Iterator[tuple[subproces
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=30)
+
+
+@pytest.fixture()
+def proxy_process(proxy_cfg: Config, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    with proxy_command(save(proxy_cfg, tmp_path / "mdbc.toml")) as running:
+        yield running
 
 
 def mysql(port: int, cfg: Config, database: str, script: str) -> subprocess.CompletedProcess[str]:

@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mdbc_py.config import Config, save
 from mdbc_py.metrics import serve
 from mdbc_py.proxy import ProxyServer, ProxySettings
-from tests.proxy.conftest import table_name, wait_until
+from tests.proxy.conftest import table_name, via_proxy, wait_until
 
 
 class ProxyProcess:
@@ -60,7 +60,7 @@ class ProxyProcess:
         raise AssertionError(f"no line {prefix!r} in:\n{self.log.read_text()}")
 
     def connect(self, **kwargs: Any) -> pymysql.Connection:
-        args = {**self.cfg.site("dc1").connect_kwargs(), "host": "127.0.0.1", "port": self.port}
+        args = via_proxy(self.cfg.site("dc1"), ("127.0.0.1", self.port))
         return pymysql.connect(**{**args, **kwargs})
 
     def get(self, path: str) -> tuple[int, str]:

@@ -14,6 +14,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -22,10 +23,12 @@ import pytest
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config
 from mdbc_py.log import Op, decode
+from mdbc_py.metrics import server_tls
 from mdbc_py.music import MusicStore, RangeState
 from mdbc_py.proxy import ProxyServer, ProxySettings
+from mdbc_py.sandbox.certs import ensure_certificates
 from tests.conftest import unavailable
-from tests.proxy.conftest import make_config, rows, staged
+from tests.proxy.conftest import make_config, rows, ssl_version, staged, via_proxy
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +55,7 @@ def via(route_cfg: Config, route_proxy: ProxyServer) -> Iterator[Callable[..., A
     opened: list[pymysql.Connection] = []
 
     def _connect(database: str) -> pymysql.Connection:
-        host, port = route_proxy.address
-        args = {**route_cfg.site("dc1").connect_kwargs(), "host": host, "port": port}
+        args = via_proxy(route_cfg.site("dc1"), route_proxy.address)
         conn = pymysql.connect(**args, database=database, autocommit=True)
         opened.append(conn)
         return conn
@@ -80,6 +82,8 @@ def test_a_login_lands_at_the_owner_of_its_database(
     assert port_of(at_dc1) == route_cfg.site("dc1").port
     at_dc2 = via(rb)  # greeting from dc1 (the ranges have two owners), login moved to dc2
     assert port_of(at_dc2) == route_cfg.site("dc2").port
+    tls = route_cfg.site("dc2").tls is not None  # a secure sandbox's sites require TLS
+    assert (bool(ssl_version(at_dc1)), bool(ssl_version(at_dc2))) == (tls, tls)
     tail = store.describe_range(rb).tail
     with at_dc2.cursor() as cur:
         cur.execute("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))")
@@ -155,3 +159,25 @@ def test_the_mysql_client_logs_in_at_the_owner_through_an_auth_switch(
     wrong = mysql(site.password + "x")  # dc2 itself refuses it, through the switch
     assert wrong.returncode == 1
     assert "ERROR 1045 (28000)" in wrong.stderr, wrong.stderr
+
+
+def test_a_tls_client_is_moved_to_the_owner_too(route_cfg: Config, tmp_path: Path) -> None:
+    """Client TLS, the auth switch and the owner's backend TLS: each shifts sequence ids."""
+    pki = ensure_certificates(tmp_path / "pki", ["127.0.0.1"])
+    context = server_tls(str(pki.server_cert), str(pki.server_key))
+    server = ProxyServer(route_cfg, "dc1", ProxySettings(port=0, drain_seconds=0, tls=context))
+    server.start()
+    try:
+        _, rb = sorted(route_cfg.ranges)
+        conn = pymysql.connect(
+            **via_proxy(route_cfg.site("dc1"), server.address),
+            ssl_ca=str(pki.ca),
+            ssl_verify_identity=True,
+            database=rb,
+        )
+        assert conn._sock.version() in ("TLSv1.2", "TLSv1.3")  # type: ignore[union-attr]
+        assert port_of(conn) == route_cfg.site("dc2").port
+        assert bool(ssl_version(conn)) == (route_cfg.site("dc2").tls is not None)
+        conn.close()
+    finally:
+        server.stop(drain_seconds=0)

@@ -12,7 +12,7 @@ import pytest
 from mdbc_py.config import Config
 from mdbc_py.music import MusicStore
 from mdbc_py.proxy import ProxyServer, ProxySettings
-from tests.proxy.conftest import rows, table_name, wait_until
+from tests.proxy.conftest import rows, table_name, via_proxy, wait_until
 
 
 def test_session_limit_and_draining_stop(
@@ -23,7 +23,7 @@ def test_session_limit_and_draining_stop(
 ) -> None:
     server = ProxyServer(proxy_cfg, "dc1", ProxySettings(port=0, max_sessions=2, drain_seconds=60))
     host, port = server.start()
-    args: dict[str, Any] = {**proxy_cfg.site("dc1").connect_kwargs(), "host": host, "port": port}
+    args: dict[str, Any] = via_proxy(proxy_cfg.site("dc1"), (host, port))
     stopper = threading.Thread(target=server.stop)
     try:
         idle = pymysql.connect(**args, database=range_a)
