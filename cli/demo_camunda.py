@@ -331,7 +331,15 @@ def _start_engines(
                 "each behind an asyncBefore save point")  # fmt: skip
 
 
-def run(directory: Path, seconds: float, keep: bool, base_port: int, ip: str, say: Say) -> bool:
+def run(
+    directory: Path,
+    seconds: float,
+    keep: bool,
+    base_port: int,
+    ip: str,
+    say: Say,
+    secure: bool = False,
+) -> bool:
     """The whole scenario of the module docstring; True for a PASS verdict."""
     try:
         classpath()  # before anything starts: Java and the module are there
@@ -343,7 +351,7 @@ def run(directory: Path, seconds: float, keep: bool, base_port: int, ip: str, sa
         if not port_bindable("127.0.0.1", port):
             raise click.ClickException(f"port {port} (the proxy of {site}) is in use; "
                                        "pick another --base-port")  # fmt: skip
-    box = start_sandbox(directory, base_port, ip, say)
+    box = start_sandbox(directory, base_port, ip, say, secure)
     agents: Agents | None = None
     store: MusicStore | None = None
     cfg: Config | None = None

@@ -104,11 +104,3 @@ def test_camunda_demo_without_the_java_module_says_how_to_get_it(
     assert "--engine camunda needs Java and the Java module" in result.output
     assert "run scripts/install-deps" in result.output
     assert not folder.exists(), "nothing is started without Java"
-
-
-def test_camunda_demo_refuses_secure(tmp_path: Path) -> None:
-    folder = tmp_path / "demo"
-    result = CliRunner().invoke(demo, ["--engine", "camunda", "--secure", "--dir", str(folder)])
-    assert result.exit_code == 2
-    assert "--secure works with --engine python only" in result.output
-    assert not folder.exists()
