@@ -1,7 +1,7 @@
 """Benchmark: what ``mdbc proxy`` adds, measured against the same server in one run.
 
-    python bench/proxy.py [--seconds 6] [--rounds 3] [--clients 16] [--base-port N]
-                          [--cassandra-ip IP] [--write-docs]
+    python bench/proxy.py [--seconds 6] [--rounds 3] [--clients 16] [--proxies 2]
+                          [--base-port N] [--cassandra-ip IP] [--write-docs]
 
 It starts its own sandbox (one site, one Cassandra node; ``--base-port`` and
 ``--cassandra-ip`` place it beside other sandboxes) and ``mdbc proxy`` for
@@ -9,7 +9,10 @@ that site as a process of its own, as it runs in production. PyMySQL clients,
 each in its own connection and thread, then measure:
 
 - one round trip, ``SELECT 1``, straight to MariaDB and through the proxy:
-  p50 and p99 at 1 and ``--clients`` clients, and throughput;
+  p50 and p99 at 1 and ``--clients`` clients, and throughput; then the same
+  ``--clients`` spread over ``--proxies`` proxy processes, as the Helm chart
+  runs them (``proxy.replicas``, 2): one process relays under one Python
+  interpreter lock, so a site scales its proxy by processes;
 - a commit, a one-row INSERT (about 400 bytes) in autocommit mode, through
   the mdbc_py driver and through the proxy (each makes it durable in the
   MUSIC log before the local COMMIT): p50 and throughput at 1 and
@@ -30,6 +33,7 @@ left as it is).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -80,10 +84,10 @@ def bench_config(cfg: Config, db: str) -> Config:
 
 
 @contextmanager
-def proxy_process(cfg: Config, workdir: Path) -> Iterator[int]:
+def proxy_process(cfg: Config, workdir: Path, name: str = "proxy") -> Iterator[int]:
     """``mdbc proxy`` for SITE in a process of its own; yields its port."""
     config = save(cfg, workdir / "mdbc.toml")
-    log = workdir / "proxy.log"
+    log = workdir / f"{name}.log"
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
@@ -107,7 +111,7 @@ def proxy_process(cfg: Config, workdir: Path) -> Iterator[int]:
                 None,
             )  # fmt: skip
             time.sleep(0.05)
-        watch_process("proxy", proc.pid)
+        watch_process(name, proc.pid)
         yield port
     finally:
         proc.terminate()
@@ -129,6 +133,13 @@ def main() -> None:
         "the machine then weighs on both alike).",
     )
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--proxies",
+        type=int,
+        default=2,
+        help="Also run SELECT 1 at --clients over this many proxy processes (the chart's "
+        "proxy.replicas default), clients spread over them.",
+    )
     parser.add_argument("--base-port", type=int, default=BENCH_BASE_PORT)
     parser.add_argument("--cassandra-ip", default=BENCH_CASSANDRA_IP)
     parser.add_argument("--write-docs", action="store_true")
@@ -160,14 +171,22 @@ def main() -> None:
                    5.0)  # fmt: skip
         store.close()
 
-        with proxy_process(cfg, Path(tmp)) as port:
+        with contextlib.ExitStack() as stack:
+            port = stack.enter_context(proxy_process(cfg, Path(tmp)))
             progress(f"mdbc proxy on 127.0.0.1:{port}")
+            spread = [port] + [
+                stack.enter_context(proxy_process(cfg, Path(tmp), f"proxy{n + 2}"))
+                for n in range(args.proxies - 1)
+            ]
             direct = site.connect_kwargs()
             proxied = {**direct, "host": "127.0.0.1", "port": port}
 
-            def select_op(kwargs: dict[str, object]) -> Callable[[int], Op]:
+            def select_op(
+                kwargs: dict[str, object], ports: list[int] | None = None
+            ) -> Callable[[int], Op]:
                 def make(client: int) -> Op:
-                    conn = pymysql.connect(**kwargs, autocommit=True)
+                    where = {"port": ports[client % len(ports)]} if ports else {}
+                    conn = pymysql.connect(**{**kwargs, **where}, autocommit=True)
                     cur = conn.cursor()
 
                     def op(i: int) -> None:
@@ -210,8 +229,17 @@ def main() -> None:
                             run = threaded(name, make, clients, slice_)
                             key = (what, clients, side)
                             results[key] = merge(results[key], run) if key in results else run
+            if args.proxies > 1:
+                spread_make = select_op(proxied, spread)
+                for n in range(args.rounds):
+                    name = f"SELECT 1, {many} clients, {args.proxies} proxies"
+                    progress(f"{name}, round {n + 1} of {args.rounds}, {slice_:g} s")
+                    timed_loop("warm-up", spread_make(999), 0.5)
+                    run = threaded(name, spread_make, many, slice_)
+                    key = ("SELECT 1", many, "proxies")
+                    results[key] = merge(results[key], run) if key in results else run
 
-    pairs_out = figures(results, many)
+    pairs_out = figures(results, many, args.proxies)
     print()
     print_pairs(pairs_out)
     print()
@@ -233,7 +261,7 @@ def label(what: str, clients: int, side: str) -> str:
     return f"{what}, {clients} client{plural}, {'proxy' if side == 'proxy' else base}"
 
 
-def figures(results: dict[tuple[str, int, str], Result], many: int) -> list[Pair]:
+def figures(results: dict[tuple[str, int, str], Result], many: int, proxies: int = 1) -> list[Pair]:
     """The side-by-side figures, with how each compares and its target."""
 
     def r(what: str, clients: int, side: str) -> Result:
@@ -248,6 +276,10 @@ def figures(results: dict[tuple[str, int, str], Result], many: int) -> list[Pair
         out.append(Pair(f"{who}, p99 ms", "direct", d.p99_ms, p.p99_ms, "added", ""))
         out.append(Pair(f"{who}, ops/s", "direct", d.throughput, p.throughput, "ratio",
                         ">= 0.5" if clients == many else ""))  # fmt: skip
+        if clients == many and ("SELECT 1", many, "proxies") in results:
+            spread = r("SELECT 1", many, "proxies")
+            out.append(Pair(f"{who} over {proxies} proxies, ops/s", "direct", d.throughput,
+                            spread.throughput, "ratio", ">= 0.5"))  # fmt: skip
     for clients in (1, many):
         d, p = r("commit", clients, "base"), r("commit", clients, "proxy")
         who = f"commit, {clients} client{'s' if clients > 1 else ''}"
@@ -257,9 +289,9 @@ def figures(results: dict[tuple[str, int, str], Result], many: int) -> list[Pair
 
 
 def print_pairs(pairs: list[Pair]) -> None:
-    print(f"{'':34} {'direct/driver':>13} {'proxy':>10} {'proxy vs it':>14}  target")
+    print(f"{'':42} {'direct/driver':>13} {'proxy':>10} {'proxy vs it':>14}  target")
     for pair in pairs:
-        print(f"{pair.name:34} {pair.show(pair.base):>13} {pair.show(pair.proxy):>10} "
+        print(f"{pair.name:42} {pair.show(pair.base):>13} {pair.show(pair.proxy):>10} "
               f"{pair.compare:>14}  {pair.verdict}")  # fmt: skip
 
 
