@@ -46,11 +46,11 @@ from cli.demo_common import (
     Timeline,
     show_status,
     start_sandbox,
+    tear_down,
     verdict,
 )
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config, RangeConfig, load, save
-from mdbc_py.core.runtime import Runtime
 from mdbc_py.music import MusicStore, open_store
 from mdbc_py.replication.verify import verify_range
 from mdbc_py.sandbox import Sandbox
@@ -414,16 +414,7 @@ def run(
         for running in sites.values():
             running.engine.kill()
             running.proxy.kill()
-        if agents is not None:
-            agents.stop()
-        if cfg is not None:
-            Runtime.for_config(cfg).close()
-        if store is not None:
-            store.close()
-        if keep:
-            say(f"services left running (--keep): mdbc sandbox status --dir {directory}")
-        else:
-            box.down()
+        tear_down(agents, cfg, store, box, keep, directory, say)
 
 
 def _resumed(cfg: Config, site: str, interrupted: set[str]) -> int:

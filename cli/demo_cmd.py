@@ -44,11 +44,11 @@ from cli.demo_common import (
     echo_logs,
     show_status,
     start_sandbox,
+    tear_down,
     verdict,
 )
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config, load, save
-from mdbc_py.core.runtime import Runtime
 from mdbc_py.errors import Error
 from mdbc_py.music import MusicStore, open_store
 from mdbc_py.sandbox import Sandbox, SandboxError
@@ -154,16 +154,7 @@ def _run(directory: Path, seconds: float, keep: bool, base_port: int, ip: str,
     finally:
         if work is not None:
             work.stop()
-        if agents is not None:
-            agents.stop()
-        if cfg is not None:
-            Runtime.for_config(cfg).close()
-        if store is not None:
-            store.close()
-        if keep:
-            say(f"services left running (--keep): mdbc sandbox status --dir {directory}")
-        else:
-            box.down()
+        tear_down(agents, cfg, store, box, keep, directory, say)
 
 
 def _say_secure(cfg: Config, say: Say) -> None:

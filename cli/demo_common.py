@@ -24,6 +24,7 @@ from cli.common import remember_secrets, safe
 from cli.output import format_table
 from mdbc_py.admin.status import collect_status
 from mdbc_py.config import Config
+from mdbc_py.core.runtime import Runtime
 from mdbc_py.music import MusicStore, RangeState
 from mdbc_py.replication.agent import Agent, AgentSettings
 from mdbc_py.sandbox import Sandbox, SandboxError
@@ -99,6 +100,28 @@ def start_sandbox(
         raise click.ClickException(safe(str(exc))) from None
     remember_secrets(*box.secrets())
     return box
+
+
+def tear_down(
+    agents: Agents | None,
+    cfg: Config | None,
+    store: MusicStore | None,
+    box: Sandbox,
+    keep: bool,
+    directory: Path,
+    say: Say,
+) -> None:
+    """The end of a demo, whatever happened: agents, store sessions, then the sandbox."""
+    if agents is not None:
+        agents.stop()
+    if cfg is not None:
+        Runtime.for_config(cfg).close()
+    if store is not None:
+        store.close()
+    if keep:
+        say(f"services left running (--keep): mdbc sandbox status --dir {directory}")
+    else:
+        box.down()
 
 
 def show_status(cfg: Config, store: MusicStore, say: Say, title: str) -> None:
