@@ -70,6 +70,49 @@ app.kubernetes.io/component: proxy
 The whole mdbc.toml (mdbc_py/config.py reads it). Strings are written as JSON
 strings, which are valid TOML basic strings, so no value can break the file.
 */}}
+{{/*
+A [....tls] table of mdbc.toml for `dict "root" $ "link" .Values.tls.mariadb`.
+*/}}
+{{- define "mdbc.tlsTable" -}}
+{{- $dir := .root.Values.tls.mountPath -}}
+{{- with .link.ca }}
+ca = {{ printf "%s/%s" $dir . | toJson }}
+{{- end }}
+{{- with .link.cert }}
+cert = {{ printf "%s/%s" $dir . | toJson }}
+{{- end }}
+{{- with .link.key }}
+key = {{ printf "%s/%s" $dir . | toJson }}
+{{- end }}
+check_hostname = {{ ternary "true" "false" (ne .link.checkHostname false) }}
+{{- end -}}
+
+{{/* Is any TLS of the chart on (the Secret is then mounted)? Fails without tls.secretName. */}}
+{{- define "mdbc.tlsMounted" -}}
+{{- $t := .Values.tls -}}
+{{- if or $t.mariadb.enabled $t.store.enabled (and .Values.proxy.enabled $t.proxy.enabled) -}}
+{{- $_ := required "tls.secretName is required with tls.mariadb, tls.store or tls.proxy enabled: the Secret holding the PEM files" $t.secretName -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "mdbc.tlsMount" -}}
+{{- if include "mdbc.tlsMounted" . }}
+- name: tls
+  mountPath: {{ .Values.tls.mountPath }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "mdbc.tlsVolume" -}}
+{{- if include "mdbc.tlsMounted" . }}
+- name: tls
+  secret:
+    secretName: {{ .Values.tls.secretName }}
+    defaultMode: 0400
+{{- end }}
+{{- end -}}
+
 {{- define "mdbc.toml" -}}
 {{- $root := . -}}
 {{- $site := include "mdbc.site" . -}}
@@ -112,6 +155,11 @@ local_dc = {{ default (include "mdbc.datacenter" (dict "root" $root "name" $site
 username = {{ $store.username | toJson }}
 password = {{ required "secrets.storePassword is required with store.username" .Values.secrets.storePassword | toJson }}
 {{- end }}
+{{- if .Values.tls.store.enabled }}
+
+[store.tls]
+{{- include "mdbc.tlsTable" (dict "root" $root "link" .Values.tls.store) }}
+{{- end }}
 {{- range $name := keys .Values.sites | sortAlpha }}
 {{- $s := index $root.Values.sites $name }}
 
@@ -122,6 +170,11 @@ user = {{ default "mdbc" $s.user | toJson }}
 password = {{ required (printf "secrets.sitePasswords.%s is required (or use config.existingSecret)" $name) (index $root.Values.secrets.sitePasswords $name) | toJson }}
 priority = {{ if hasKey $s "priority" }}{{ int $s.priority }}{{ else }}100{{ end }}
 nofailover = {{ default false $s.nofailover }}
+{{- if $root.Values.tls.mariadb.enabled }}
+
+[sites.{{ $name }}.tls]
+{{- include "mdbc.tlsTable" (dict "root" $root "link" $root.Values.tls.mariadb) }}
+{{- end }}
 {{- end }}
 {{- range $name := keys .Values.ranges | sortAlpha }}
 {{- $r := index $root.Values.ranges $name }}
