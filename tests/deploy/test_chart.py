@@ -69,6 +69,23 @@ def render(helm: str, example: Path, site: str, passwords: Path, *extra: str) ->
     return [d for d in yaml.safe_load_all(proc.stdout) if d]
 
 
+def validate_manifests(docs: list[dict]) -> None:
+    """Every manifest but the Prometheus Operator's CRDs (checked on their own) against the
+    Kubernetes schemas of each version in ``K8S_VERSIONS``, strictly."""
+    try:
+        import kubernetes_validate
+    except ImportError:  # a failure in CI (MDBC_REQUIRE_SERVICES=1), a skip elsewhere
+        unavailable("kubernetes-validate is not installed: run scripts/install-ops-tools")
+    for doc in docs:
+        if doc["apiVersion"].startswith("monitoring.coreos.com/"):
+            continue
+        for version in K8S_VERSIONS:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as exc:
+                pytest.fail(f"{doc['kind']} {doc['metadata']['name']} (k8s {version}): {exc}")
+
+
 def by_kind(docs: list[dict], kind: str) -> list[dict]:
     return [d for d in docs if d["kind"] == kind]
 
@@ -114,20 +131,9 @@ def test_helm_lint(helm: str, example: Path, site: str, passwords: Path) -> None
 def test_manifests_match_the_kubernetes_schemas(
     helm: str, example: Path, site: str, passwords: Path
 ) -> None:
-    try:
-        import kubernetes_validate
-    except ImportError:  # a failure in CI (MDBC_REQUIRE_SERVICES=1), a skip elsewhere
-        unavailable("kubernetes-validate is not installed: run scripts/install-ops-tools")
     docs = render(helm, example, site, passwords)
     assert {"Secret", "Service", "Deployment", "PodDisruptionBudget"} <= {d["kind"] for d in docs}
-    for doc in docs:
-        if doc["apiVersion"].startswith("monitoring.coreos.com/"):
-            continue  # CRDs of the Prometheus Operator: checked below
-        for version in K8S_VERSIONS:
-            try:
-                kubernetes_validate.validate(doc, version, strict=True)
-            except kubernetes_validate.ValidationError as exc:
-                pytest.fail(f"{doc['kind']} {doc['metadata']['name']} (k8s {version}): {exc}")
+    validate_manifests(docs)
 
 
 @pytest.mark.parametrize(("example", "site"), CASES, ids=lambda v: getattr(v, "stem", v))

@@ -16,9 +16,8 @@ import yaml
 
 from cli.proxy_cmd import parse_listen
 from cli.proxy_cmd import proxy as proxy_command
-from tests.conftest import unavailable
 from tests.deploy.conftest import CHART, REPO, run, tool
-from tests.deploy.test_chart import CASES, K8S_VERSIONS, by_kind, render, template
+from tests.deploy.test_chart import CASES, by_kind, render, template, validate_manifests
 
 ON = ("--set", "proxy.enabled=true")
 
@@ -54,22 +53,11 @@ def test_off_by_default(helm: str, passwords: Path) -> None:
 def test_proxy_manifests_match_the_kubernetes_schemas(
     helm: str, example: Path, site: str, passwords: Path
 ) -> None:
-    try:
-        import kubernetes_validate
-    except ImportError:  # a failure in CI (MDBC_REQUIRE_SERVICES=1), a skip elsewhere
-        unavailable("kubernetes-validate is not installed: run scripts/install-ops-tools")
     docs = render(helm, example, site, passwords, *ON)
     names = {(d["kind"], d["metadata"]["name"]) for d in docs}
     assert {("Deployment", "mdbc-test-proxy"), ("Service", "mdbc-test-proxy"),
             ("PodDisruptionBudget", "mdbc-test-proxy")} <= names  # fmt: skip
-    for doc in docs:
-        if doc["apiVersion"].startswith("monitoring.coreos.com/"):
-            continue
-        for version in K8S_VERSIONS:
-            try:
-                kubernetes_validate.validate(doc, version, strict=True)
-            except kubernetes_validate.ValidationError as exc:
-                pytest.fail(f"{doc['kind']} {doc['metadata']['name']} (k8s {version}): {exc}")
+    validate_manifests(docs)
 
 
 @pytest.mark.parametrize(("example", "site"), CASES, ids=lambda v: getattr(v, "stem", v))

@@ -6,12 +6,16 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import pytest
-
 from cli.proxy_cmd import proxy as proxy_command
 from mdbc_py.config import load
-from tests.conftest import unavailable
-from tests.deploy.test_chart import CASES, K8S_VERSIONS, by_kind, render, rendered_toml, template
+from tests.deploy.test_chart import (
+    CASES,
+    by_kind,
+    render,
+    rendered_toml,
+    template,
+    validate_manifests,
+)
 from tests.deploy.test_chart_proxy import component, helm, passwords  # noqa: F401 (fixtures)
 
 MOUNT = "/etc/mdbc-tls"
@@ -101,16 +105,5 @@ def test_tls_manifests_match_the_kubernetes_schemas(
     helm: str,  # noqa: F811
     passwords: Path,  # noqa: F811
 ) -> None:
-    try:
-        import kubernetes_validate
-    except ImportError:  # a failure in CI (MDBC_REQUIRE_SERVICES=1), a skip elsewhere
-        unavailable("kubernetes-validate is not installed: run scripts/install-ops-tools")
     example, site = CASES[0]
-    for doc in render(helm, example, site, passwords, *ALL_ON):
-        if doc["apiVersion"].startswith("monitoring.coreos.com/"):
-            continue
-        for version in K8S_VERSIONS:
-            try:
-                kubernetes_validate.validate(doc, version, strict=True)
-            except kubernetes_validate.ValidationError as exc:
-                pytest.fail(f"{doc['kind']} {doc['metadata']['name']} (k8s {version}): {exc}")
+    validate_manifests(render(helm, example, site, passwords, *ALL_ON))

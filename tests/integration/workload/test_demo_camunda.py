@@ -49,7 +49,6 @@ def _running_in(folder: Path) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(SECURE, reason="mdbc proxy does not reach MariaDB over TLS yet")
 def test_camunda_demo_passes_with_every_instance_completed_once(tmp_path: Path) -> None:
     if shutil.which("mariadbd") is None and not Path("/usr/sbin/mariadbd").exists():
         unavailable("mariadbd is not installed")
@@ -59,7 +58,8 @@ def test_camunda_demo_passes_with_every_instance_completed_once(tmp_path: Path) 
         unavailable(exc.missing)
     folder = tmp_path / "demo"
     args = ["--engine", "camunda", "--dir", str(folder), "--seconds", "10",
-            "--base-port", str(DEMO_BASE_PORT), "--cassandra-ip", DEMO_CASSANDRA_IP]  # fmt: skip
+            "--base-port", str(DEMO_BASE_PORT), "--cassandra-ip", DEMO_CASSANDRA_IP,
+            *(["--secure"] if SECURE else [])]  # fmt: skip
     try:
         result = CliRunner().invoke(demo, args, catch_exceptions=False)
     finally:
