@@ -60,11 +60,14 @@ def proxy_process(proxy_cfg: Config, tmp_path: Path) -> Iterator[tuple[subproces
         yield running
 
 
-def mysql(port: int, cfg: Config, database: str, script: str) -> subprocess.CompletedProcess[str]:
+def mysql(
+    port: int, cfg: Config, database: str, script: str, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """Debian's ``mysql`` client at ``port`` as dc1's account, running ``script``."""
     site = cfg.site("dc1")
     return subprocess.run(
         ["mysql", "--protocol=TCP", "-h", "127.0.0.1", "-P", str(port), "-u", site.user,
-         "--batch", "--skip-column-names", database],
+         "--batch", "--skip-column-names", *options, database],
         input=script,
         env={**os.environ, "MYSQL_PWD": site.password},
         capture_output=True,

@@ -15,7 +15,6 @@ import shutil
 import socket
 import ssl
 import struct
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +33,7 @@ from mdbc_py.tls import TlsConfig
 from tests.conftest import SECURE, unavailable
 from tests.proxy.conftest import ssl_version, table_name, via_proxy, wait_until
 from tests.proxy.java_support import JavaChecks
-from tests.proxy.test_cli import proxy_command
+from tests.proxy.test_cli import mysql, proxy_command
 
 
 @pytest.fixture(scope="module")
@@ -178,19 +177,6 @@ def test_listener_tls_with_pymysql_client_certificates_and_tls_required(
     wait_until(lambda: proxy.session_count == 0, "a refused client's session did not end")
 
 
-def mysql_client(port: int, cfg: Config, database: str, *options: str, script: str) -> Any:
-    site = cfg.site("dc1")
-    return subprocess.run(
-        ["mysql", "--protocol=TCP", "-h", "127.0.0.1", "-P", str(port), "-u", site.user,
-         "--batch", "--skip-column-names", *options, database],
-        input=script,
-        env={**os.environ, "MYSQL_PWD": site.password},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )  # fmt: skip
-
-
 def test_the_mysql_client_with_ssl_through_mdbc_proxy_with_a_certificate(
     proxy_cfg: Config, pki: TlsFiles, tmp_path: Path, store: MusicStore, range_a: str
 ) -> None:
@@ -213,7 +199,7 @@ def test_the_mysql_client_with_ssl_through_mdbc_proxy_with_a_certificate(
         said = [proc.stderr.readline().strip() for _ in range(2)]  # the log line, the echo
         assert "TLS offered to clients with a certificate from --tls-client-ca" in said, said
         tail = store.describe_range(range_a).tail
-        done = mysql_client(port, proxy_cfg, range_a, *client, script=script)
+        done = mysql(port, proxy_cfg, range_a, script, *client)
         assert done.returncode == 0, done.stderr
         cipher = [line for line in done.stdout.splitlines() if line.startswith("SSL:")]
         assert cipher and "Cipher in use is" in cipher[0], done.stdout
@@ -221,10 +207,10 @@ def test_the_mysql_client_with_ssl_through_mdbc_proxy_with_a_certificate(
         assert backend == [f"Ssl_version\t{'TLSv1.3' if SECURE else ''}"], done.stdout
         assert len(list(store.iter_entries(range_a, tail + 1))) == 2
 
-        no_cert = mysql_client(port, proxy_cfg, range_a, *client[:4], script="SELECT 1;\n")
+        no_cert = mysql(port, proxy_cfg, range_a, "SELECT 1;\n", *client[:4])
         assert no_cert.returncode == 1, no_cert.stdout
     with proxy_command(config) as (_, port):  # no certificate: SSL is not offered
-        refused = mysql_client(port, proxy_cfg, range_a, *client[:4], script="SELECT 1;\n")
+        refused = mysql(port, proxy_cfg, range_a, "SELECT 1;\n", *client[:4])
         assert refused.returncode == 1
         assert "ERROR 2026" in refused.stderr, refused.stderr
 
