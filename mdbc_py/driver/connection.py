@@ -467,13 +467,8 @@ class Connection:
         # Announced before the rows are read, so that a concurrent leader
         # waits for this entry and carries it in the same append.
         committer = self.runtime.committer
-        range_name = self._tx.range_name if self._tx.has_writes else None
-        ticket = committer.announce(range_name) if range_name is not None else None
-        try:
+        with committer.announced(self._tx.range_name if self._tx.has_writes else None) as ticket:
             self._commit_writes(committer, ticket)
-        finally:
-            if ticket is not None:
-                committer.withdraw(ticket)
 
     def _commit_writes(self, committer: GroupCommitter, ticket: Ticket | None) -> None:
         metrics = driver_metrics.active()  # None unless the process opted in

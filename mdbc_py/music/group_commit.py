@@ -23,10 +23,11 @@ share an append.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from mdbc_py.errors import CommitOutcomeUnknownError
@@ -101,6 +102,23 @@ class GroupCommitter:
         with self._lock:
             self._queues.setdefault(range_name, _RangeQueue()).announced += 1
         return Ticket(range_name)
+
+    @contextlib.contextmanager
+    def announced(self, range_name: str | None) -> Iterator[Ticket | None]:
+        """Announce a transaction of ``range_name`` for the block (None: nothing to announce).
+
+        The block passes the ticket to :meth:`append`; whatever happens, it is
+        withdrawn at the end unless an append consumed it.
+        """
+        if range_name is None:
+            yield None
+            return
+        ticket = self.announce(range_name)
+        try:
+            yield ticket
+        finally:
+            if ticket.open:  # read unlocked: withdraw checks again under the lock
+                self.withdraw(ticket)
 
     def withdraw(self, ticket: Ticket) -> None:
         """Forget an announced transaction that will not append."""

@@ -146,14 +146,8 @@ def _announced(s: Session, final_sql: str) -> Finished:
     A concurrent leader then waits for this entry and carries it in the
     same append (see :mod:`mdbc_py.music.group_commit`).
     """
-    committer = s.runtime.committer
-    range_name = s.tx.range_name if s.tx.has_writes else None
-    ticket = committer.announce(range_name) if range_name is not None else None
-    try:
+    with s.runtime.committer.announced(s.tx.range_name if s.tx.has_writes else None) as ticket:
         return _commit(s, final_sql, ticket)
-    finally:
-        if ticket is not None:
-            committer.withdraw(ticket)
 
 
 def _commit(s: Session, final_sql: str, ticket: Ticket | None) -> Finished:

@@ -107,3 +107,17 @@ def test_an_oversized_entry_withdraws_its_announcement() -> None:
         committer.append("r", 1, huge, ticket)
     assert committer._queues["r"].announced == 0
     assert store.groups == []
+
+
+def test_the_announced_block_withdraws_what_no_append_consumed() -> None:
+    store = _RecordingStore()
+    committer = _committer(store)
+    with pytest.raises(RuntimeError), committer.announced("r"):
+        assert committer._queues["r"].announced == 1
+        raise RuntimeError("the transaction failed before its append")
+    assert committer._queues["r"].announced == 0
+    with committer.announced("r") as ticket:
+        assert committer.append("r", 1, NewEntry("t", b"x"), ticket) == 1
+    assert committer._queues["r"].announced == 0
+    with committer.announced(None) as nothing:
+        assert nothing is None
