@@ -134,23 +134,14 @@ def run(what: str, call: Callable[[], T], uncertain_ok: bool = False) -> T:
     """
     try:
         return call()
-    except Unauthorized as exc:
-        if not authorization_unavailable(exc):
-            raise
-        cause = _brief(exc)
-        raise with_facts(
-            StoreUnavailableError(
-                f"MUSIC store unavailable during {what}: Cassandra could not read the role's "
-                f"permissions ({cause}); nothing was written, retry once enough Cassandra "
-                "replicas are up"
-            ),
-            operation=what,
-            cause=cause,
-        ) from None
-    except UNAVAILABLE_ERRORS + UNCERTAIN_ERRORS as exc:
+    except (Unauthorized, *UNAVAILABLE_ERRORS, *UNCERTAIN_ERRORS) as exc:
+        if isinstance(exc, Unauthorized) and not authorization_unavailable(exc):
+            raise  # a grant is missing: not the store's availability
         if uncertain_ok and isinstance(exc, UNCERTAIN_ERRORS):
             raise
         cause = _brief(exc)
+        if isinstance(exc, Unauthorized):
+            cause = f"Cassandra could not read the role's permissions ({cause})"
         verdict = (
             "a write may or may not have been applied"
             if isinstance(exc, UNCERTAIN_ERRORS)
