@@ -1,6 +1,7 @@
 """Benchmark: commit latency and throughput of mdbc_py beside the systems users compare it with.
 
-    python bench/commit.py [--seconds 10] [--clients 16] [--cassandra-nodes 1|3] [--write-docs]
+    python bench/commit.py [--seconds 10] [--rounds 3] [--warmup 30] [--clients 16]
+                           [--cassandra-nodes 1|3] [--write-docs]
 
 It starts its own sandbox (three sites on 3351-3353, Cassandra on
 127.0.0.41, or three nodes from there with --cassandra-nodes 3: RF=3,
@@ -15,9 +16,12 @@ connection, through:
   users would pick instead (a commit waits for the replica's ACK);
 - bare store appends of an entry of the same size (the store's floor).
 
-Each at 1 client and at --clients. Prints latency, throughput, MariaDB round
-trips per transaction, transactions per LWT, CPU per transaction per process
-and the ratios of issue targets. ``--write-docs`` also writes
+Each at 1 client and at --clients, the four alternating --rounds times after
+--warmup seconds of appends (a fresh JVM's first minute of LWTs costs several
+times the CPU). Prints latency, throughput, MariaDB round trips per
+transaction, transactions per LWT, CPU per transaction per process, the
+ratios of issue targets, and each target beside its floor on this machine
+(see ``bench/floors.py``). ``--write-docs`` also writes
 ``docs/benchmarks.md`` (tables, machine facts, date) and
 ``docs/benchmarks.png`` (a chart; needs matplotlib, the ``bench`` extra).
 """
@@ -41,6 +45,7 @@ from bench.common import (
     SANDBOX,
     Result,
     count_round_trips,
+    merge,
     progress,
     replicate,
     report,
@@ -49,6 +54,7 @@ from bench.common import (
     threaded,
     timed_loop,
 )
+from bench.floors import design_floors, print_floors
 from mdbc_py.admin.init import initialize
 from mdbc_py.config import Config, RangeConfig
 from mdbc_py.core.runtime import Runtime
@@ -68,7 +74,12 @@ def bench_config(cfg: Config, db: str) -> Config:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="per system and client count, all rounds together")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="the systems alternate this many times (pooled)")  # fmt: skip
+    parser.add_argument("--warmup", type=float, default=30.0,
+                        help="seconds of appends before anything is measured (JIT)")  # fmt: skip
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--cassandra-nodes", type=int, choices=(1, 3), default=1)
     parser.add_argument("--write-docs", action="store_true")
@@ -132,29 +143,35 @@ def main() -> None:
         def append_op(client: int):  # type: ignore[no-untyped-def]
             return lambda i: committer.append(db, 1, NewEntry(f"b{client}-{i}", blob)) and None
 
-        # A fresh JVM answers its first thousands of LWTs slowly (JIT): warm
-        # the store up before anything is measured, or whichever run comes
-        # first pays for it.
-        progress("warming up the store for 5 s")
-        timed_loop("warm-up", append_op(998), 5.0)
-        results: list[Result] = []
+        # A fresh JVM answers its first minute of LWTs slowly, at several
+        # times the CPU (JIT): warm the store up before anything is measured,
+        # or whichever run comes first pays for it.
+        progress(f"warming up the store for {args.warmup:g} s")
+        timed_loop("warm-up", append_op(998), args.warmup)
         runs = (
             ("raw PyMySQL", raw_op, None),
             ("mdbc_py", mdbc_op, driver_committer),
             ("MariaDB semi-sync", semi_op, None),
             ("bare store append", append_op, committer),
         )
+        # The systems alternate, round by round, so that a change of the
+        # machine's load (Cassandra compacting, the JIT) falls on all of them.
+        pooled: dict[tuple[str, int], Result] = {}
+        slice_ = args.seconds / args.rounds
         for clients in (1, args.clients):
-            for name, make, appender in runs:
-                label = f"{name}, {clients} client{'s' if clients > 1 else ''}"
-                progress(f"{label} for {args.seconds:.0f} s")
-                timed_loop("warm-up", make(999), 1.0)
-                before = (appender.appends, appender.entries) if appender else (0, 0)
-                result = threaded(label, make, clients, args.seconds)
-                if appender is not None:
-                    appends = appender.appends - before[0]
-                    result.per_lwt = (appender.entries - before[1]) / max(1, appends)
-                results.append(result)
+            for n in range(args.rounds):
+                for name, make, appender in runs:
+                    label = f"{name}, {clients} client{'s' if clients > 1 else ''}"
+                    progress(f"{label}, round {n + 1} of {args.rounds}, {slice_:g} s")
+                    timed_loop("warm-up", make(999), 0.5)
+                    before = (appender.appends, appender.entries) if appender else (0, 0)
+                    result = threaded(label, make, clients, slice_)
+                    if appender is not None:
+                        appends = appender.appends - before[0]
+                        result.per_lwt = (appender.entries - before[1]) / max(1, appends)
+                    key = (name, clients)
+                    pooled[key] = merge(pooled[key], result) if key in pooled else result
+        results = list(pooled.values())
         check_semi_sync(semi_primary)
         store.close()
 
@@ -178,17 +195,11 @@ def main() -> None:
     for name, process in (("client", "client"), ("MariaDB", "dc1")):
         print(f"mdbc CPU per transaction, {args.clients} clients, {name}: "
               f"{mdbc16.cpu_us_per_op(process):.0f} us")  # fmt: skip
-    cores = os.cpu_count() or 1
-    per_txn = {r.name: sum(r.cpu.values()) / max(1, len(r.latencies)) for r in (raw16, mdbc16)}
-    if len(mdbc16.cpu) > 1 and all(per_txn.values()):
-        # Client, MariaDB and Cassandra share this machine's cores: no run can
-        # go faster than cores / (CPU per transaction of all three).
-        bound = {name: cores / cpu for name, cpu in per_txn.items()}
-        print(f"CPU ceiling on {cores} cores (all processes, {args.clients} clients): raw "
-              f"{bound[raw16.name]:.0f}/s, mdbc {bound[mdbc16.name]:.0f}/s, ratio "
-              f"{bound[mdbc16.name] / bound[raw16.name]:.2f}")  # fmt: skip
+    floors = design_floors(raw16, mdbc16, semi16, app16, os.cpu_count() or 1)
+    print()
+    print_floors(floors, args.clients)
     if args.write_docs:
-        write_docs(results, ratios, args)
+        write_docs(results, ratios, floors, args)
 
 
 def semi_sync_pair(cfg: Config, primary: str, replica: str) -> Any:

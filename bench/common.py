@@ -163,6 +163,21 @@ class Result:
         return len(self.latencies) / self.wall if self.wall else 0.0
 
 
+def merge(a: Result, b: Result) -> Result:
+    """Two runs of the same thing as one: latencies pooled; wall time, CPU and round trips added.
+
+    Transactions per LWT are weighted by each run's transactions.
+    """
+    cpu = {k: a.cpu.get(k, 0.0) + b.cpu.get(k, 0.0) for k in {*a.cpu, *b.cpu}}
+    per_lwt = None
+    if a.per_lwt is not None and b.per_lwt is not None:
+        na, nb = len(a.latencies), len(b.latencies)
+        appends = na / a.per_lwt + nb / b.per_lwt if a.per_lwt and b.per_lwt else 0.0
+        per_lwt = (na + nb) / appends if appends else 0.0
+    return Result(a.name, a.latencies + b.latencies, a.wall + b.wall, cpu,
+                  a.round_trips + b.round_trips, per_lwt)  # fmt: skip
+
+
 def timed_loop(name: str, op: Callable[[int], None], seconds: float) -> Result:
     """Run ``op`` repeatedly for ``seconds`` in this thread, timing each call."""
     latencies: list[float] = []

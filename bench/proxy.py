@@ -54,6 +54,7 @@ from bench.common import (
     BENCH_BASE_PORT,
     BENCH_CASSANDRA_IP,
     Result,
+    merge,
     progress,
     report,
     report_cpu,
@@ -247,12 +248,6 @@ def main() -> None:
     report_cpu(list(results.values()))
     if args.write_docs:
         write_docs(pairs_out, list(results.values()), args)
-
-
-def merge(a: Result, b: Result) -> Result:
-    """Two runs of the same thing as one: latencies pooled, wall time and CPU added."""
-    cpu = {k: a.cpu.get(k, 0.0) + b.cpu.get(k, 0.0) for k in {*a.cpu, *b.cpu}}
-    return Result(a.name, a.latencies + b.latencies, a.wall + b.wall, cpu)
 
 
 def label(what: str, clients: int, side: str) -> str:
