@@ -6,6 +6,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from cli.proxy_cmd import proxy as proxy_command
 from mdbc_py.config import load
 from tests.deploy.test_chart import (
@@ -33,6 +35,13 @@ ALL_ON = (
 )  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def all_on(helm: str, passwords: Path) -> list[dict]:  # noqa: F811
+    """The first example's manifests with every TLS value on, rendered once for the module."""
+    example, site = CASES[0]
+    return render(helm, example, site, passwords, *ALL_ON)
+
+
 def test_off_by_default(helm: str, passwords: Path) -> None:  # noqa: F811
     example, site = CASES[0]
     docs = render(helm, example, site, passwords, "--set", "proxy.enabled=true")
@@ -44,13 +53,9 @@ def test_off_by_default(helm: str, passwords: Path) -> None:  # noqa: F811
 
 
 def test_the_rendered_tls_tables_load_as_mdbc_reads_them(
-    helm: str,  # noqa: F811
-    passwords: Path,  # noqa: F811
-    tmp_path: Path,
+    all_on: list[dict], tmp_path: Path
 ) -> None:
-    example, site = CASES[0]
-    docs = render(helm, example, site, passwords, *ALL_ON)
-    text = rendered_toml(docs)
+    text = rendered_toml(all_on)
     for name in ("ca.crt", "client.crt", "client.key"):  # what the Secret would hold
         (tmp_path / name).write_text("PEM\n")
     config = tmp_path / "mdbc.toml"
@@ -68,13 +73,9 @@ def test_the_rendered_tls_tables_load_as_mdbc_reads_them(
 
 
 def test_every_pod_mounts_the_secret_where_the_paths_point(
-    helm: str,  # noqa: F811
-    passwords: Path,  # noqa: F811
-    tmp_path: Path,
+    all_on: list[dict], tmp_path: Path
 ) -> None:
-    example, site = CASES[0]
-    docs = render(helm, example, site, passwords, *ALL_ON)
-    pods = [d["spec"]["template"]["spec"] for d in docs if d["kind"] in ("Deployment", "Job")]
+    pods = [d["spec"]["template"]["spec"] for d in all_on if d["kind"] in ("Deployment", "Job")]
     assert len(pods) >= 2
     for pod in pods:
         (volume,) = [v for v in pod["volumes"] if v["name"] == "tls"]
@@ -82,7 +83,8 @@ def test_every_pod_mounts_the_secret_where_the_paths_point(
         for container in pod["containers"]:
             (mount,) = [m for m in container["volumeMounts"] if m["name"] == "tls"]
             assert (mount["mountPath"], mount["readOnly"]) == (MOUNT, True)
-    container = component(docs, "Deployment", "proxy")["spec"]["template"]["spec"]["containers"][0]
+    proxy = component(all_on, "Deployment", "proxy")
+    container = proxy["spec"]["template"]["spec"]["containers"][0]
     for name in ("tls.crt", "tls.key", "clients-ca.crt"):  # the real parser wants the files
         (tmp_path / name).write_text("PEM\n")
     args = [a.replace(MOUNT, str(tmp_path)) for a in container["args"][1:]]
@@ -101,9 +103,5 @@ def test_tls_without_its_secret_is_refused(helm: str, passwords: Path) -> None: 
     assert "tls.secretName is required" in proc.stderr
 
 
-def test_tls_manifests_match_the_kubernetes_schemas(
-    helm: str,  # noqa: F811
-    passwords: Path,  # noqa: F811
-) -> None:
-    example, site = CASES[0]
-    validate_manifests(render(helm, example, site, passwords, *ALL_ON))
+def test_tls_manifests_match_the_kubernetes_schemas(all_on: list[dict]) -> None:
+    validate_manifests(all_on)
