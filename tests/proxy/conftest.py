@@ -131,11 +131,20 @@ def java_checks(tmp_path_factory: pytest.TempPathFactory) -> JavaChecks:
 @pytest.fixture()
 def connect(proxy_cfg: Config, proxy: ProxyServer) -> Iterator[Callable[..., Any]]:
     """``connect(**kw)``: PyMySQL connections through dc1's proxy, closed after the test."""
+    yield from proxy_connections(proxy_cfg.site("dc1"), proxy.address)
+
+
+def proxy_connections(
+    site: SiteConfig, address: tuple[str, int]
+) -> Iterator[Callable[..., pymysql.Connection]]:
+    """Yield ``connect(**kw)`` (``site``'s account at the proxy); close what it opened after.
+
+    For fixtures: ``yield from proxy_connections(...)``.
+    """
     opened: list[pymysql.Connection] = []
 
     def _connect(**kwargs: Any) -> pymysql.Connection:
-        args = via_proxy(proxy_cfg.site("dc1"), proxy.address)
-        conn = pymysql.connect(**{**args, **kwargs})
+        conn = pymysql.connect(**{**via_proxy(site, address), **kwargs})
         opened.append(conn)
         return conn
 

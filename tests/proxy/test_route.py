@@ -28,7 +28,14 @@ from mdbc_py.music import MusicStore, RangeState
 from mdbc_py.proxy import ProxyServer, ProxySettings
 from mdbc_py.sandbox.certs import ensure_certificates
 from tests.conftest import unavailable
-from tests.proxy.conftest import make_config, rows, ssl_version, staged, via_proxy
+from tests.proxy.conftest import (
+    make_config,
+    proxy_connections,
+    rows,
+    ssl_version,
+    staged,
+    via_proxy,
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,18 +59,11 @@ def route_proxy(route_cfg: Config) -> Iterator[ProxyServer]:
 
 @pytest.fixture()
 def via(route_cfg: Config, route_proxy: ProxyServer) -> Iterator[Callable[..., Any]]:
-    opened: list[pymysql.Connection] = []
-
-    def _connect(database: str) -> pymysql.Connection:
-        args = via_proxy(route_cfg.site("dc1"), route_proxy.address)
-        conn = pymysql.connect(**args, database=database, autocommit=True)
-        opened.append(conn)
-        return conn
-
-    yield _connect
-    for conn in opened:
-        if conn.open:
-            conn.close()
+    """``via(database)``: an autocommit session through the route proxy, closed after the test."""
+    connections = proxy_connections(route_cfg.site("dc1"), route_proxy.address)
+    connect = next(connections)
+    yield lambda database: connect(database=database, autocommit=True)
+    next(connections, None)  # closes them
 
 
 def port_of(conn: pymysql.Connection) -> int:
