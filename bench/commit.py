@@ -14,9 +14,13 @@ connection, through:
 - MariaDB semi-synchronous replication: dc2 as primary with
   ``rpl_semi_sync_master_enabled=ON`` and dc3 as its replica, the peer
   users would pick instead (a commit waits for the replica's ACK);
-- bare store appends of an entry of the same size (the store's floor).
+- bare store appends of an entry of the same size (the store's floor);
+- the design's MariaDB statements, bare: the commit path's own statements
+  on the captured table (the capture trigger fires, then the staged-row
+  read, the cleanup, the applied position and COMMIT) through plain
+  PyMySQL, with no driver and no store (the design's floor at MariaDB).
 
-Each at 1 client and at --clients, the four alternating --rounds times after
+Each at 1 client and at --clients, the five alternating --rounds times after
 --warmup seconds of appends (a fresh JVM's first minute of LWTs costs several
 times the CPU). Prints latency, throughput, MariaDB round trips per
 transaction, transactions per LWT, CPU per transaction per process, the
@@ -29,15 +33,18 @@ ratios of issue targets, and each target beside its floor on this machine
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import pymysql
+from pymysql.constants import CLIENT
 
 import mdbc_py
 from bench.commit_docs import write_docs
@@ -54,10 +61,14 @@ from bench.common import (
     threaded,
     timed_loop,
 )
-from bench.floors import design_floors, print_floors
+from bench.floors import Peers, design_floors, print_floors
 from mdbc_py.admin.init import initialize
-from mdbc_py.config import Config, RangeConfig
+from mdbc_py.capture import sqlgen
+from mdbc_py.capture.naming import shadow_name
+from mdbc_py.config import Config, RangeConfig, SiteConfig
+from mdbc_py.core import positions
 from mdbc_py.core.runtime import Runtime
+from mdbc_py.driver.raw_session import RawSession
 from mdbc_py.music import GroupCommitter, NewEntry, open_store
 
 PAYLOAD = "x" * 400
@@ -122,6 +133,7 @@ def main() -> None:
 
             return op
 
+        design_op = design_statements(site, db)
         semi_primary = semi_sync_pair(cfg, "dc2", "dc3")
 
         def semi_op(client: int):  # type: ignore[no-untyped-def]
@@ -153,6 +165,7 @@ def main() -> None:
             ("mdbc_py", mdbc_op, driver_committer),
             ("MariaDB semi-sync", semi_op, None),
             ("bare store append", append_op, committer),
+            ("design's MariaDB statements", design_op, None),
         )
         # The systems alternate, round by round, so that a change of the
         # machine's load (Cassandra compacting, the JIT) falls on all of them.
@@ -177,29 +190,74 @@ def main() -> None:
 
     report(results)
     report_cpu(results)
-    raw1, mdbc1, semi1, app1, raw16, mdbc16, semi16, app16 = results
+    one, many = Peers(*results[:5]), Peers(*results[5:])
     print()
     ratios = [
         ("mdbc p50 / (raw p50 + append p50), 1 client",
-         mdbc1.p50_ms / (raw1.p50_ms + app1.p50_ms), "<= 1.25"),
+         one.mdbc.p50_ms / (one.raw.p50_ms + one.append.p50_ms), "<= 1.25"),
         (f"mdbc / bare append throughput, {args.clients} clients",
-         mdbc16.throughput / app16.throughput, ">= 0.8"),
+         many.mdbc.throughput / many.append.throughput, ">= 0.8"),
         (f"mdbc / semi-sync throughput, {args.clients} clients",
-         mdbc16.throughput / semi16.throughput, ">= 0.6"),
-        ("mdbc p50 / semi-sync p50, 1 client", mdbc1.p50_ms / semi1.p50_ms, ""),
+         many.mdbc.throughput / many.semi.throughput, ">= 0.6"),
+        ("mdbc p50 / semi-sync p50, 1 client", one.mdbc.p50_ms / one.semi.p50_ms, ""),
         (f"mdbc / raw throughput, {args.clients} clients",
-         mdbc16.throughput / raw16.throughput, ""),
+         many.mdbc.throughput / many.raw.throughput, ""),
     ]  # fmt: skip
     for text, value, target in ratios:
         print(f"ratio {text:52} {value:6.2f}   {f'(target {target})' if target else ''}")
     for name, process in (("client", "client"), ("MariaDB", "dc1")):
         print(f"mdbc CPU per transaction, {args.clients} clients, {name}: "
-              f"{mdbc16.cpu_us_per_op(process):.0f} us")  # fmt: skip
-    floors = design_floors(raw16, mdbc16, semi16, app16, os.cpu_count() or 1)
+              f"{many.mdbc.cpu_us_per_op(process):.0f} us")  # fmt: skip
+    floors = design_floors(one, many, os.cpu_count() or 1)
     print()
     print_floors(floors, args.clients)
     if args.write_docs:
         write_docs(results, ratios, floors, args)
+
+
+def design_statements(site: SiteConfig, db: str) -> Callable[[int], Callable[[int], None]]:
+    """The commit path's MariaDB statements on the captured table, bare (the design's floor).
+
+    Per transaction, as the commit core sends them: the INSERT (the capture
+    trigger stages its row), one round trip with the dirty marker and the
+    staged-row read, one with the cleanup DELETE, the applied position and
+    the COMMIT; the SQL text is the core's own, and so is the session class
+    (PyMySQL that parses each result shape once). Nothing else: no driver,
+    no payload, no store. Positions go under a range name no store knows.
+    """
+    shadow = shadow_name("t")
+    read = f"{sqlgen.MARKER_SQL};\n{sqlgen.select_staged_sql(db, shadow)}"
+    delete = sqlgen.delete_staged_sql(db, shadow, 1)
+    seqs = itertools.count(1)
+
+    def make(client: int) -> Callable[[int], None]:
+        conn = RawSession(
+            **site.connect_kwargs(),
+            database=db,
+            autocommit=False,
+            client_flag=CLIENT.MULTI_STATEMENTS,
+        )
+        cur = conn.cursor()
+
+        def op(i: int) -> None:
+            cur.execute("INSERT INTO t (client, v) VALUES (%s, %s)", (client, PAYLOAD))
+            cur.execute(read)
+            cur.nextset()
+            staged = cur.fetchall()
+            if len(staged) != 1:  # the peer must measure the statements of a real capture
+                raise SystemExit(f"the design's statements staged {len(staged)} rows, not 1")
+            record = (f"{db}_design", next(seqs), uuid.uuid4().hex)
+            cur.execute(";\n".join((
+                cur.mogrify(delete, (sqlgen.delete_staged_param([staged[0][1]]),)),
+                cur.mogrify(positions.RECORD_SQL, record),
+                "COMMIT",
+            )))  # fmt: skip
+            while cur.nextset():
+                pass
+
+        return op
+
+    return make
 
 
 def semi_sync_pair(cfg: Config, primary: str, replica: str) -> Any:

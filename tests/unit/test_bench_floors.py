@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bench.common import Result, merge
-from bench.floors import design_floors
+from bench.floors import Peers, design_floors
 
 
 def run(name: str, n: int, wall: float, cpu: dict[str, float], per_lwt: float | None = None,
@@ -31,28 +33,48 @@ def test_merge_of_runs_without_appends_has_no_transactions_per_lwt() -> None:
 
 
 def test_floors_from_the_peers_of_one_run() -> None:
-    # 1,000 transactions in 1 s each; CPU seconds per process.
-    raw = run("raw", 1000, 1.0, {"client": 0.1, "dc1": 0.12, "node1": 0.0})
-    semi = run("semi", 4000, 1.0, {"client": 0.4})
-    append = run("append", 1000, 0.5, {"client": 0.16, "node1": 0.64})
-    mdbc = run("mdbc", 800, 1.0, {"client": 0.6, "dc1": 0.48, "node1": 0.56})
-    floors = {f.figure: f for f in design_floors(raw, mdbc, semi, append, cores=2)}
+    # CPU seconds per process over 1 s (0.5 s for the append) of 1,000 transactions.
+    many = Peers(
+        raw=run("raw", 1000, 1.0, {"client": 0.1, "dc1": 0.12, "node1": 0.0}),
+        mdbc=run("mdbc", 800, 1.0, {"client": 0.6, "dc1": 0.48, "node1": 0.56}),
+        semi=run("semi", 4000, 1.0, {"client": 0.4}),
+        append=run("append", 1000, 0.5, {"client": 0.16, "node1": 0.64}),
+        design=run("design", 1000, 1.0, {"client": 0.07, "dc1": 0.33}),
+    )
+    # At 1 client every transaction takes 1 ms, but mdbc's take 3 and the append's 2.
+    one = Peers(
+        raw=run("raw", 10, 1.0, {}),
+        mdbc=replace(run("mdbc", 10, 1.0, {}), latencies=[0.003] * 10),
+        semi=run("semi", 10, 1.0, {}),
+        append=replace(run("append", 10, 1.0, {}), latencies=[0.002] * 10),
+        design=run("design", 10, 1.0, {}),
+    )
+    floors = {f.figure: f for f in design_floors(one, many, cores=2)}
 
     client = floors["client CPU µs/txn"]
     assert client.mdbc == pytest.approx(750)
-    assert client.floor == pytest.approx(260)  # raw's 100 + the append's 160
-    assert not client.reachable  # a budget of 250 is below the floor of 260
+    assert client.machine == pytest.approx(260)  # raw's 100 + the append's 160
+    assert client.design == pytest.approx(230)  # the design's 70 + the append's 160
+    assert client.verdict == "no: beyond the machine"  # a budget of 250, a floor of 260
 
     mariadb = floors["MariaDB CPU µs/txn"]
-    assert mariadb.floor == pytest.approx(120)
-    assert mariadb.reachable
+    assert (mariadb.machine, mariadb.design) == pytest.approx((120, 330))
+    assert mariadb.verdict == "no: beyond the design"
+    assert not mariadb.reachable
 
-    # Both peers together: 220 + 800 = 1,020 µs per transaction; 2 cores.
-    ceiling = 2e6 / 1020
+    # Raw and the append together: 220 + 800 = 1,020 µs per transaction; the
+    # design's statements and the append: 400 + 800 = 1,200. 2 cores.
     vs_append = floors["txn/s vs 0.8 x bare append"]
-    assert vs_append.floor == pytest.approx(ceiling)
+    assert vs_append.mdbc == pytest.approx(800)
+    assert (vs_append.machine, vs_append.design) == pytest.approx((2e6 / 1020, 2e6 / 1200))
     assert vs_append.target == pytest.approx(0.8 * 2000)
     assert vs_append.reachable
     vs_semi = floors["txn/s vs 0.6 x semi-sync"]
     assert vs_semi.target == pytest.approx(0.6 * 4000)
-    assert not vs_semi.reachable
+    assert vs_semi.verdict == "no: beyond the machine"
+
+    latency = floors["p50 ms at 1 client"]
+    assert latency.mdbc == pytest.approx(3.0)
+    assert (latency.machine, latency.design) == pytest.approx((3.0, 3.0))
+    assert latency.target == pytest.approx(3.75)  # 1.25 x (1 + 2)
+    assert latency.reachable
