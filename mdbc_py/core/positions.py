@@ -6,11 +6,14 @@ That makes apply exactly once (a row present means the data is there) and
 lets commits of one group finish in any order: the position is "everything
 up to N is applied", and the rows above N say which later entries are
 already in, so replay fills exactly the holes. ``compact`` folds the
-contiguous prefix into ``mdbc.watermark`` to keep the table small.
+contiguous prefix into ``mdbc.watermark`` to keep the table small: replay
+does it after applying, and the owner's agent once per heartbeat, since
+the owner's own commits add a row each.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -115,6 +118,11 @@ def is_applied(cur: Cursor, range_name: str, seq: int) -> bool:
 
 def read(cur: Cursor, range_name: str) -> Position:
     """The site's position for ``range_name``."""
+    return _read(cur, range_name)[1]
+
+
+def _read(cur: Cursor, range_name: str) -> tuple[int, Position]:
+    """The watermark of ``range_name`` and the position."""
     cur.execute(f"SELECT seq FROM `{META_DB}`.`watermark` WHERE range_name = %s", (range_name,))
     row = cur.fetchone()
     mark = int(row[0]) if row else 0
@@ -130,21 +138,45 @@ def read(cur: Cursor, range_name: str) -> Position:
             contiguous = seq
         else:
             rest.append(seq)
-    return Position(contiguous, frozenset(rest))
+    return mark, Position(contiguous, frozenset(rest))
 
 
-def compact(cur: Cursor, range_name: str) -> int:
-    """Fold the contiguous prefix into the watermark; return the watermark."""
-    pos = read(cur, range_name)
-    cur.execute(
-        f"INSERT INTO `{META_DB}`.`watermark` (range_name, seq) VALUES (%s, %s) "
-        "ON DUPLICATE KEY UPDATE seq = GREATEST(seq, VALUES(seq))",
-        (range_name, pos.contiguous),
-    )
-    cur.execute(
-        f"DELETE FROM `{META_DB}`.`applied` WHERE range_name = %s AND seq <= %s",
-        (range_name, pos.contiguous),
-    )
+COMPACT_ROWS = 100_000
+"""Rows one :func:`compact` folds at most, so that its transaction stays small."""
+
+_DELETE_KEYS = 1_000
+"""Rows one ``DELETE`` of :func:`compact` names."""
+
+_APPLIED = f"`{META_DB}`.`applied`"
+_DELETE_APPLIED_SQL = (  # no alias for the table: MariaDB then wants a current database
+    f"DELETE {_APPLIED} FROM JSON_TABLE(%s, '$[*]' COLUMNS (seq BIGINT UNSIGNED PATH '$')) "
+    f"AS keys_ STRAIGHT_JOIN {_APPLIED} "
+    f"ON {_APPLIED}.range_name = %s AND {_APPLIED}.seq = keys_.seq"
+)
+
+
+def compact(cur: Cursor, range_name: str, limit: int = COMPACT_ROWS) -> int:
+    """Fold the contiguous prefix into the watermark (``limit`` rows at most); return the position.
+
+    Runs inside the caller's transaction. The folded rows are deleted by
+    exact key, in a join driven by their list (locking those rows only): a
+    range ``DELETE`` would also lock the gap above the prefix, where the
+    owner's commits in flight insert their rows, and make them wait for
+    this transaction. The returned position (everything up to it is
+    applied) may be above the new watermark while more than ``limit`` rows
+    wait; the next call goes on.
+    """
+    mark, pos = _read(cur, range_name)
+    upto = min(pos.contiguous, mark + limit)
+    if upto > mark:
+        cur.execute(
+            f"INSERT INTO `{META_DB}`.`watermark` (range_name, seq) VALUES (%s, %s) "
+            "ON DUPLICATE KEY UPDATE seq = GREATEST(seq, VALUES(seq))",
+            (range_name, upto),
+        )
+        for start in range(mark + 1, upto + 1, _DELETE_KEYS):
+            keys = [str(seq) for seq in range(start, min(start + _DELETE_KEYS, upto + 1))]
+            cur.execute(_DELETE_APPLIED_SQL, (json.dumps(keys), range_name))
     return pos.contiguous
 
 

@@ -559,14 +559,24 @@ class Agent:
         return None
 
     def _report_position(self, view: RangeView) -> None:
-        """Tell the store how far the owner's database is (for status and trimming)."""
+        """Tell the store how far the owner's database is (for status and trimming).
+
+        First fold the rows the owner's commits added to ``mdbc.applied``
+        (one per commit) into the watermark: nothing else does at the owner,
+        and the table, and each read of the position, would grow forever.
+        """
         now = time.monotonic()
         if now - view.reported_at < self.settings.heartbeat_every:
             return
         conn = self._db()
-        with conn.cursor(Cursor) as cur:
-            position = positions.read(cur, view.info.name).contiguous
-        conn.rollback()
+        try:
+            with conn.cursor(Cursor) as cur:
+                position = positions.compact(cur, view.info.name)
+            conn.commit()
+        except BaseException:
+            with contextlib.suppress(pymysql.err.Error):
+                conn.rollback()
+            raise
         view.position = position
         if position != view.reported:
             self.store.set_applied(self.site, view.info.name, position)
