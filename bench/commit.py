@@ -17,8 +17,8 @@ connection, through:
 - bare store appends of an entry of the same size (the store's floor);
 - the design's MariaDB statements, bare: the commit path's own statements
   on the captured table (the capture trigger fires, then the staged-row
-  read, the cleanup, the applied position and COMMIT) through plain
-  PyMySQL, with no driver and no store (the design's floor at MariaDB).
+  read, the cleanup, the applied position and COMMIT) through the core's
+  PyMySQL session, with no driver and no store (the design's floor).
 
 Each at 1 client and at --clients, the five alternating --rounds times after
 --warmup seconds of appends (a fresh JVM's first minute of LWTs costs several
