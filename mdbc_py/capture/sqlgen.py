@@ -43,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mdbc_py.capture.errors import CaptureStateError, UnsupportedTableError
@@ -67,6 +68,7 @@ from mdbc_py.capture.schema import ColumnInfo, TableInfo
 
 __all__ = [
     "COMMENT_PREFIX",
+    "KEY_LIST_SQL",
     "LAYOUT_VERSION",
     "MARKER_SQL",
     "META_COLUMNS",
@@ -79,6 +81,7 @@ __all__ = [
     "decode_layout",
     "delete_staged_param",
     "delete_staged_sql",
+    "key_list_param",
     "parse_shadow_comment",
     "plan",
     "select_staged_sql",
@@ -343,9 +346,8 @@ def delete_staged_sql(db: str, shadow: str, count: int) -> str:
     seq = quote_ident(META_SEQ)
     if count == 1:
         return f"DELETE FROM {target} WHERE {conn} = CONNECTION_ID() AND {seq} = %s"
-    keys = "JSON_TABLE(%s, '$[*]' COLUMNS (seq BIGINT UNSIGNED PATH '$')) AS keys_"
     return (
-        f"DELETE staged FROM {keys} STRAIGHT_JOIN {target} AS staged "
+        f"DELETE staged FROM {KEY_LIST_SQL} STRAIGHT_JOIN {target} AS staged "
         f"ON staged.{conn} = CONNECTION_ID() AND staged.{seq} = keys_.seq"
     )
 
@@ -354,6 +356,23 @@ def delete_staged_param(seqs: list[int]) -> int | str:
     """The one parameter of :func:`delete_staged_sql` for the rows ``seqs``."""
     if len(seqs) == 1:
         return seqs[0]
+    return key_list_param(seqs)
+
+
+KEY_LIST_SQL = "JSON_TABLE(%s, '$[*]' COLUMNS (seq BIGINT UNSIGNED PATH '$')) AS keys_"
+"""A table ``keys_(seq)`` of the keys in one parameter (:func:`key_list_param`).
+
+A ``DELETE`` joined ``STRAIGHT_JOIN`` from it finds each row by its whole
+primary key (``eq_ref``) and locks those rows only, where a range or
+``IN (...)`` would also lock gaps (see :func:`delete_staged_sql`).
+"""
+
+
+def key_list_param(seqs: Iterable[int]) -> str:
+    """The parameter of :data:`KEY_LIST_SQL`: the keys as a JSON array of strings.
+
+    Strings, because JSON numbers above 2**53 may pass through a double.
+    """
     return json.dumps([str(s) for s in seqs])
 
 

@@ -13,11 +13,12 @@ the owner's own commits add a row each.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pymysql.cursors import Cursor
+
+from mdbc_py.capture.sqlgen import KEY_LIST_SQL, key_list_param
 
 META_DB = "mdbc"
 
@@ -149,8 +150,7 @@ _DELETE_KEYS = 1_000
 
 _APPLIED = f"`{META_DB}`.`applied`"
 _DELETE_APPLIED_SQL = (  # no alias for the table: MariaDB then wants a current database
-    f"DELETE {_APPLIED} FROM JSON_TABLE(%s, '$[*]' COLUMNS (seq BIGINT UNSIGNED PATH '$')) "
-    f"AS keys_ STRAIGHT_JOIN {_APPLIED} "
+    f"DELETE {_APPLIED} FROM {KEY_LIST_SQL} STRAIGHT_JOIN {_APPLIED} "
     f"ON {_APPLIED}.range_name = %s AND {_APPLIED}.seq = keys_.seq"
 )
 
@@ -175,8 +175,8 @@ def compact(cur: Cursor, range_name: str, limit: int = COMPACT_ROWS) -> int:
             (range_name, upto),
         )
         for start in range(mark + 1, upto + 1, _DELETE_KEYS):
-            keys = [str(seq) for seq in range(start, min(start + _DELETE_KEYS, upto + 1))]
-            cur.execute(_DELETE_APPLIED_SQL, (json.dumps(keys), range_name))
+            keys = key_list_param(range(start, min(start + _DELETE_KEYS, upto + 1)))
+            cur.execute(_DELETE_APPLIED_SQL, (keys, range_name))
     return pos.contiguous
 
 
