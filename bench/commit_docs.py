@@ -67,8 +67,8 @@ def _table(results: Sequence[Result]) -> list[str]:
 
 
 def _num(value: float, floor: Floor) -> str:
-    """A figure of a floor row: milliseconds with two decimals, the rest whole."""
-    return f"{value:.2f}" if floor.target < 100 else f"{value:,.0f}"
+    """A figure of a floor row, with the floor's decimals and thousands separated."""
+    return f"{value:,.{floor.decimals}f}"
 
 
 def write_docs(

@@ -11,8 +11,8 @@ benchmark, tell the three apart. Each target gets two floors:
   libraries, does at least what they do.
 - **design**: from the commit path's own MariaDB statements sent bare
   (capture trigger, staged-row read, cleanup, applied position and COMMIT,
-  DESIGN.md section 4, through plain PyMySQL with no driver around them and
-  no store) and the bare append. No implementation of this design does less.
+  DESIGN.md section 4, through the core's PyMySQL session with no driver
+  around them and no store) and the bare append. No implementation of this design does less.
 """
 
 from __future__ import annotations
@@ -42,7 +42,13 @@ class Floor:
     machine: float
     design: float
     target: float
+    unit: str
     higher_is_better: bool
+
+    @property
+    def decimals(self) -> int:
+        """Digits after the point that its figures are shown with."""
+        return 2 if self.unit == "ms" else 0
 
     def _meets(self, value: float) -> bool:
         return value >= self.target if self.higher_is_better else value <= self.target
@@ -86,18 +92,18 @@ def design_floors(one: Peers, many: Peers, cores: int) -> list[Floor]:
     return [
         Floor("client CPU µs/txn", many.mdbc.cpu_us_per_op(client),
               many.raw.cpu_us_per_op(client) + append.cpu_us_per_op(client),
-              many.design.cpu_us_per_op(client) + append.cpu_us_per_op(client), 250, False),
+              many.design.cpu_us_per_op(client) + append.cpu_us_per_op(client), 250, "µs", False),
         Floor("MariaDB CPU µs/txn", many.mdbc.cpu_us_per_op("dc1"), many.raw.cpu_us_per_op("dc1"),
-              many.design.cpu_us_per_op("dc1"), 200, False),
+              many.design.cpu_us_per_op("dc1"), 200, "µs", False),
         Floor("txn/s vs 0.8 x bare append", many.mdbc.throughput,
               _ceiling(cores, many.raw, append), _ceiling(cores, many.design, append),
-              0.8 * append.throughput, True),
+              0.8 * append.throughput, "txn/s", True),
         Floor("txn/s vs 0.6 x semi-sync", many.mdbc.throughput,
               _ceiling(cores, many.raw, append), _ceiling(cores, many.design, append),
-              0.6 * many.semi.throughput, True),
+              0.6 * many.semi.throughput, "txn/s", True),
         Floor("p50 ms at 1 client", one.mdbc.p50_ms, one.raw.p50_ms + one.append.p50_ms,
               one.design.p50_ms + one.append.p50_ms,
-              1.25 * (one.raw.p50_ms + one.append.p50_ms), False),
+              1.25 * (one.raw.p50_ms + one.append.p50_ms), "ms", False),
     ]  # fmt: skip
 
 
@@ -106,6 +112,6 @@ def print_floors(floors: list[Floor], clients: int) -> None:
     head = f"target ({clients} clients unless said)"
     print(f"{head:34} {'mdbc':>8} {'machine':>8} {'design':>8} {'target':>8}  reachable here")
     for f in floors:
-        digits = 2 if f.target < 100 else 0
         values = (f.mdbc, f.machine, f.design, f.target)
-        print(f"{f.figure:34} " + " ".join(f"{v:8.{digits}f}" for v in values) + f"  {f.verdict}")
+        print(f"{f.figure:34} " + " ".join(f"{v:8.{f.decimals}f}" for v in values)
+              + f"  {f.verdict}")  # fmt: skip
